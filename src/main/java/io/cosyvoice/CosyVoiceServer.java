@@ -1,0 +1,128 @@
+package io.cosyvoice;
+
+import io.cosyvoice.api.ApiTokens;
+import io.cosyvoice.api.HttpApiVerticle;
+import io.cosyvoice.api.ReadinessCheck;
+import io.cosyvoice.config.ServerConfig;
+import io.cosyvoice.database.Database;
+import io.cosyvoice.storage.BlobStore;
+import io.cosyvoice.voice.VoiceLibrary;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One server process: database, object storage, voice library and the HTTP API, started in
+ * order and stopped in reverse. {@link #start} fails (closing what it opened) when a component
+ * cannot start.
+ */
+public final class CosyVoiceServer {
+
+    private static final Logger log = LoggerFactory.getLogger(CosyVoiceServer.class);
+    private static final long SWEEP_INTERVAL_MS = TimeUnit.MINUTES.toMillis(5);
+
+    private final Vertx vertx;
+    private final ServerConfig config;
+    private final int port;
+    private final Database database;
+    private final BlobStore blobs;
+    private final String deploymentId;
+    private final long sweepTimer;
+
+    private CosyVoiceServer(Vertx vertx, ServerConfig config, int port, Database database, BlobStore blobs,
+                            String deploymentId, long sweepTimer) {
+        this.vertx = vertx;
+        this.config = config;
+        this.port = port;
+        this.database = database;
+        this.blobs = blobs;
+        this.deploymentId = deploymentId;
+        this.sweepTimer = sweepTimer;
+    }
+
+    public static Future<CosyVoiceServer> start(ServerConfig config) {
+        Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(false));
+        return start(vertx, config).recover(err -> vertx.close().transform(ignored -> Future.failedFuture(err)));
+    }
+
+    private static Future<CosyVoiceServer> start(Vertx vertx, ServerConfig config) {
+        int port = config.http().port() == 0 ? freePort() : config.http().port();
+        List<Runnable> undo = new ArrayList<>();
+        Future<List<String>> tokens = vertx.executeBlocking(() -> {
+            Files.createDirectories(config.dataDir());
+            return ApiTokens.resolve(config.apiTokens(), config.dataDir());
+        }, false);
+        Future<Database> database = tokens.compose(t -> Database.open(vertx, config.database(), config.dataDir()))
+                .onSuccess(db -> undo.add(db::close));
+        Future<BlobStore> blobs = database.compose(db -> BlobStore.open(vertx, config.storage()))
+                .onSuccess(store -> undo.add(store::close));
+        return blobs.compose(store -> {
+            Database db = database.result();
+            VoiceLibrary library = new VoiceLibrary(vertx, db.pool(), store);
+            List<ReadinessCheck> readiness = List.of(
+                    new ReadinessCheck("database", db.describe(), db::check),
+                    new ReadinessCheck("storage", store.describe(), store::check));
+            var services = new HttpApiVerticle.Services(config.http().host(), port, config.http().shutdownTimeout(),
+                    config.maxUploadBytes(), tokens.result(), library, readiness);
+            int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
+            return vertx.deployVerticle(() -> new HttpApiVerticle(services), new DeploymentOptions().setInstances(instances))
+                    .map(id -> {
+                        library.sweepAbandonedUploads();
+                        long timer = vertx.setPeriodic(SWEEP_INTERVAL_MS, t -> library.sweepAbandonedUploads());
+                        log.atInfo().addKeyValue("port", port).addKeyValue("database", db.describe())
+                                .addKeyValue("storage", store.describe()).log("cosyvoice-server listening");
+                        return new CosyVoiceServer(vertx, config, port, db, store, id, timer);
+                    });
+        }).onFailure(err -> {
+            for (int i = undo.size() - 1; i >= 0; i--) {
+                undo.get(i).run();
+            }
+        });
+    }
+
+    /** The port the API listens on. */
+    public int port() {
+        return port;
+    }
+
+    public ServerConfig config() {
+        return config;
+    }
+
+    public Vertx vertx() {
+        return vertx;
+    }
+
+    /**
+     * Graceful shutdown: stop accepting, let in-flight requests finish (up to the configured
+     * timeout), then close the database and storage and Vert.x itself.
+     */
+    public Future<Void> stop() {
+        log.info("shutting down");
+        vertx.cancelTimer(sweepTimer);
+        return vertx.undeploy(deploymentId)
+                .transform(r -> blobs.close())
+                .transform(r -> database.close())
+                .transform(r -> vertx.close())
+                .onComplete(r -> log.info("stopped"));
+    }
+
+    private static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package io.cosyvoice.api;
+
+import io.cosyvoice.voice.VoiceLibrary;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.ext.web.Router;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The public HTTP API on one event loop; deploy one instance per core, they share the port.
+ * Stopping it shuts the listener gracefully: no new connections, in-flight requests finish
+ * within the shutdown timeout.
+ */
+public final class HttpApiVerticle extends VerticleBase {
+
+    private static final Logger accessLog = LoggerFactory.getLogger("io.cosyvoice.access");
+
+    /**
+     * What the API serves.
+     *
+     * @param tokens the accepted bearer tokens (at least one)
+     */
+    public record Services(String host, int port, Duration shutdownTimeout, long maxUploadBytes, List<String> tokens,
+                           VoiceLibrary library, List<ReadinessCheck> readiness) {
+    }
+
+    private final Services services;
+    private HttpServer server;
+
+    public HttpApiVerticle(Services services) {
+        this.services = services;
+    }
+
+    @Override
+    public Future<?> start() {
+        server = vertx.createHttpServer(new HttpServerOptions()
+                        .setHost(services.host())
+                        .setPort(services.port())
+                        .setMaxFormAttributeSize(64 * 1024)
+                        .setHandle100ContinueAutomatically(false))
+                .requestHandler(router());
+        return server.listen();
+    }
+
+    @Override
+    public Future<?> stop() {
+        return server == null ? Future.succeededFuture()
+                : server.shutdown(services.shutdownTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    Router router() {
+        Router router = Router.router(vertx);
+        router.route().handler(RequestIds::assign).handler(HttpApiVerticle::logAccess);
+        new HealthRoutes(services.readiness()).mount(router);
+        BearerAuth auth = new BearerAuth(services.tokens());
+        router.route("/api/*").handler(auth);
+        router.route("/api-ws/*").handler(auth);
+        new ReferenceAudioRoutes(services.library(), services.maxUploadBytes()).mount(router);
+        router.route().failureHandler(ApiErrors::handle);
+        router.errorHandler(404, ApiErrors::handle);
+        router.errorHandler(405, ApiErrors::handle);
+        router.errorHandler(500, ApiErrors::handle);
+        return router;
+    }
+
+    private static void logAccess(io.vertx.ext.web.RoutingContext ctx) {
+        long start = System.nanoTime();
+        ctx.addEndHandler(done -> accessLog.atInfo()
+                .addKeyValue("request_id", RequestIds.of(ctx))
+                .addKeyValue("method", ctx.request().method())
+                .addKeyValue("path", ctx.request().path())
+                .addKeyValue("status", ctx.response().getStatusCode())
+                .addKeyValue("ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start))
+                .log("http"));
+        ctx.next();
+    }
+}

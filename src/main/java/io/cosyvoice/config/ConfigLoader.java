@@ -1,0 +1,359 @@
+package io.cosyvoice.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.vertx.pgclient.PgConnectOptions;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Reads the configuration: the YAML file ({@code conf/application.yaml}, or the file named by
+ * {@code COSYVOICE_CONFIG}), then {@code COSYVOICE_*} environment variables, which win. Every
+ * setting has a default; an unknown or malformed one stops start-up with a message naming it.
+ */
+public final class ConfigLoader {
+
+    /** Names another configuration file. */
+    public static final String CONFIG_FILE_VARIABLE = "COSYVOICE_CONFIG";
+    public static final Path DEFAULT_CONFIG_FILE = Path.of("conf", "application.yaml");
+    private static final String ENV_PREFIX = "COSYVOICE_";
+
+    /** Every setting: its key in the YAML file and its environment variable. */
+    public enum Setting {
+        HTTP_HOST("http.host", "COSYVOICE_HTTP_HOST"),
+        HTTP_PORT("http.port", "COSYVOICE_HTTP_PORT"),
+        HTTP_SHUTDOWN_TIMEOUT("http.shutdown-timeout", "COSYVOICE_HTTP_SHUTDOWN_TIMEOUT"),
+        API_TOKENS("api.tokens", "COSYVOICE_API_TOKENS"),
+        DATA_DIR("data.dir", "COSYVOICE_DATA_DIR"),
+        DATABASE_URL("database.url", "COSYVOICE_DATABASE_URL"),
+        DATABASE_POOL_SIZE("database.pool-size", "COSYVOICE_DATABASE_POOL_SIZE"),
+        STORAGE_URL("storage.url", "COSYVOICE_STORAGE_URL"),
+        S3_ENDPOINT("s3.endpoint", "COSYVOICE_S3_ENDPOINT"),
+        S3_REGION("s3.region", "COSYVOICE_S3_REGION"),
+        S3_PATH_STYLE("s3.path-style", "COSYVOICE_S3_PATH_STYLE"),
+        MODEL_DIR("model.dir", "COSYVOICE_MODEL_DIR"),
+        MAX_UPLOAD_BYTES("upload.max-bytes", "COSYVOICE_MAX_UPLOAD_BYTES"),
+        LOG_FORMAT("log.format", "COSYVOICE_LOG_FORMAT"),
+        LOG_LEVEL("log.level", "COSYVOICE_LOG_LEVEL");
+
+        public final String key;
+        public final String variable;
+
+        Setting(String key, String variable) {
+            this.key = key;
+            this.variable = variable;
+        }
+
+        static Optional<Setting> byKey(String key) {
+            return Arrays.stream(values()).filter(s -> s.key.equals(key)).findFirst();
+        }
+
+        static Optional<Setting> byVariable(String variable) {
+            return Arrays.stream(values()).filter(s -> s.variable.equals(variable)).findFirst();
+        }
+    }
+
+    private ConfigLoader() {
+    }
+
+    /** Loads from the process environment and the configuration file it names (or the default one, if present). */
+    public static ServerConfig load(Map<String, String> env) {
+        String named = env.get(CONFIG_FILE_VARIABLE);
+        if (named != null && !named.isBlank()) {
+            Path file = Path.of(named);
+            if (!Files.isRegularFile(file)) {
+                throw new ConfigException(CONFIG_FILE_VARIABLE + ": no such file: " + file);
+            }
+            return load(env, Optional.of(file));
+        }
+        return load(env, Files.isRegularFile(DEFAULT_CONFIG_FILE) ? Optional.of(DEFAULT_CONFIG_FILE) : Optional.empty());
+    }
+
+    /** Loads from the given environment and optional YAML file. */
+    public static ServerConfig load(Map<String, String> env, Optional<Path> file) {
+        Map<Setting, Raw> raw = new EnumMap<>(Setting.class);
+        file.ifPresent(f -> readYaml(f, raw));
+        for (var entry : env.entrySet()) {
+            String name = entry.getKey();
+            if (!name.startsWith(ENV_PREFIX) || name.equals(CONFIG_FILE_VARIABLE)) {
+                continue;
+            }
+            Setting setting = Setting.byVariable(name).orElseThrow(() -> new ConfigException(
+                    "unknown setting " + name + " in the environment; known: " + knownVariables()));
+            raw.put(setting, new Raw(entry.getValue(), name));
+        }
+        return new Parser(raw).parse();
+    }
+
+    private static String knownVariables() {
+        return String.join(", ", Arrays.stream(Setting.values()).map(s -> s.variable).toList());
+    }
+
+    private static void readYaml(Path file, Map<Setting, Raw> raw) {
+        JsonNode root;
+        try {
+            root = new ObjectMapper(new YAMLFactory()).readTree(file.toFile());
+        } catch (IOException e) {
+            throw new ConfigException(file + ": not valid YAML: " + firstLine(e.getMessage()));
+        }
+        if (root == null || root.isMissingNode() || root.isNull()) {
+            return;
+        }
+        if (!root.isObject()) {
+            throw new ConfigException(file + ": the top level must be a mapping of settings");
+        }
+        flatten(file, "", root, raw);
+    }
+
+    private static void flatten(Path file, String prefix, JsonNode node, Map<Setting, Raw> raw) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+            var field = it.next();
+            String key = prefix.isEmpty() ? field.getKey() : prefix + "." + field.getKey();
+            Optional<Setting> setting = Setting.byKey(key);
+            JsonNode value = field.getValue();
+            if (setting.isPresent()) {
+                String where = "setting '" + key + "' in " + file;
+                if (value.isNull()) {
+                    continue;
+                }
+                if (value.isArray()) {
+                    List<String> items = new ArrayList<>();
+                    value.forEach(item -> items.add(item.asText()));
+                    raw.put(setting.get(), new Raw(String.join(",", items), where));
+                } else if (value.isValueNode()) {
+                    raw.put(setting.get(), new Raw(value.asText(), where));
+                } else {
+                    throw new ConfigException(where + ": expected a value, found a mapping");
+                }
+            } else if (value.isObject() && Arrays.stream(Setting.values()).anyMatch(s -> s.key.startsWith(key + "."))) {
+                flatten(file, key, value, raw);
+            } else {
+                throw new ConfigException("unknown setting '" + key + "' in " + file);
+            }
+        }
+    }
+
+    private static String firstLine(String message) {
+        if (message == null) {
+            return "";
+        }
+        int nl = message.indexOf('\n');
+        return nl < 0 ? message : message.substring(0, nl);
+    }
+
+    /** A value as written, with where it came from for error messages. */
+    private record Raw(String value, String source) {
+    }
+
+    /** Turns raw strings into typed values; each failure names the setting. */
+    private static final class Parser {
+        private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
+        private final Map<Setting, Raw> raw;
+
+        Parser(Map<Setting, Raw> raw) {
+            this.raw = raw;
+        }
+
+        ServerConfig parse() {
+            var http = new HttpConfig(
+                    text(Setting.HTTP_HOST).orElse(HttpConfig.DEFAULTS.host()),
+                    integer(Setting.HTTP_PORT, 0, 65535).orElse(HttpConfig.DEFAULTS.port()),
+                    duration(Setting.HTTP_SHUTDOWN_TIMEOUT).orElse(HttpConfig.DEFAULTS.shutdownTimeout()));
+            Path dataDir = path(Setting.DATA_DIR).orElse(Path.of("data")).toAbsolutePath().normalize();
+            var database = new DatabaseConfig(databaseUrl(),
+                    integer(Setting.DATABASE_POOL_SIZE, 1, 1000).orElse(DatabaseConfig.DEFAULTS.poolSize()));
+            var storage = new StorageConfig(storageUrl(dataDir), s3Endpoint(), text(Setting.S3_REGION),
+                    bool(Setting.S3_PATH_STYLE).orElse(false));
+            Optional<Path> modelDir = path(Setting.MODEL_DIR).map(p -> p.toAbsolutePath().normalize());
+            modelDir.ifPresent(dir -> {
+                if (!Files.isDirectory(dir)) {
+                    throw fail(Setting.MODEL_DIR, "not a directory: " + dir);
+                }
+            });
+            long maxUpload = longInteger(Setting.MAX_UPLOAD_BYTES, 1024, 1L << 31)
+                    .orElse(ServerConfig.DEFAULT_MAX_UPLOAD_BYTES);
+            var log = new LogConfig(
+                    choice(Setting.LOG_FORMAT, LogConfig.Format.class).orElse(LogConfig.DEFAULTS.format()),
+                    logLevel().orElse(LogConfig.DEFAULTS.level()));
+            return new ServerConfig(http, tokens(), dataDir, database, storage, modelDir, maxUpload, log);
+        }
+
+        private ConfigException fail(Setting setting, String problem) {
+            Raw value = raw.get(setting);
+            String source = value == null ? setting.variable : value.source();
+            return new ConfigException(source + " (" + setting.variable + "): " + problem);
+        }
+
+        private Optional<String> text(Setting setting) {
+            return Optional.ofNullable(raw.get(setting)).map(r -> r.value().trim()).filter(v -> !v.isEmpty());
+        }
+
+        private Optional<Integer> integer(Setting setting, int min, int max) {
+            return longInteger(setting, min, max).map(Long::intValue);
+        }
+
+        private Optional<Long> longInteger(Setting setting, long min, long max) {
+            return text(setting).map(v -> {
+                long n;
+                try {
+                    n = Long.parseLong(v.replace("_", ""));
+                } catch (NumberFormatException e) {
+                    throw fail(setting, "expected a whole number, got '" + v + "'");
+                }
+                if (n < min || n > max) {
+                    throw fail(setting, "must be between " + min + " and " + max + ", got " + n);
+                }
+                return n;
+            });
+        }
+
+        private Optional<Boolean> bool(Setting setting) {
+            return text(setting).map(v -> switch (v.toLowerCase(Locale.ROOT)) {
+                case "true", "yes", "on", "1" -> true;
+                case "false", "no", "off", "0" -> false;
+                default -> throw fail(setting, "expected true or false, got '" + v + "'");
+            });
+        }
+
+        private Optional<Duration> duration(Setting setting) {
+            return text(setting).map(v -> {
+                Matcher m = DURATION.matcher(v);
+                if (!m.matches()) {
+                    throw fail(setting, "expected a duration like 30s, 500ms or 2m, got '" + v + "'");
+                }
+                long n = Long.parseLong(m.group(1));
+                String unit = m.group(2) == null ? "s" : m.group(2);
+                return switch (unit) {
+                    case "ms" -> Duration.ofMillis(n);
+                    case "m" -> Duration.ofMinutes(n);
+                    case "h" -> Duration.ofHours(n);
+                    default -> Duration.ofSeconds(n);
+                };
+            });
+        }
+
+        private <E extends Enum<E>> Optional<E> choice(Setting setting, Class<E> type) {
+            return text(setting).map(v -> {
+                try {
+                    return Enum.valueOf(type, v.toUpperCase(Locale.ROOT));
+                } catch (IllegalArgumentException e) {
+                    throw fail(setting, "expected one of " + Arrays.stream(type.getEnumConstants())
+                            .map(c -> c.name().toLowerCase(Locale.ROOT)).toList() + ", got '" + v + "'");
+                }
+            });
+        }
+
+        private Optional<String> logLevel() {
+            return text(Setting.LOG_LEVEL).map(v -> {
+                String level = v.toUpperCase(Locale.ROOT);
+                if (!List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF").contains(level)) {
+                    throw fail(Setting.LOG_LEVEL, "expected trace, debug, info, warn, error or off, got '" + v + "'");
+                }
+                return level;
+            });
+        }
+
+        private Optional<Path> path(Setting setting) {
+            return text(setting).map(v -> {
+                try {
+                    return Path.of(v);
+                } catch (InvalidPathException e) {
+                    throw fail(setting, "not a valid path: '" + v + "'");
+                }
+            });
+        }
+
+        private List<String> tokens() {
+            List<String> tokens = text(Setting.API_TOKENS).stream()
+                    .flatMap(v -> Arrays.stream(v.split(",")))
+                    .map(String::trim)
+                    .filter(t -> !t.isEmpty())
+                    .toList();
+            for (String token : tokens) {
+                if (!token.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+                    // never echo a token, even a malformed one
+                    throw fail(Setting.API_TOKENS, "tokens must be printable ASCII without spaces");
+                }
+            }
+            return tokens;
+        }
+
+        private Optional<String> databaseUrl() {
+            return text(Setting.DATABASE_URL).map(v -> {
+                if (!v.startsWith("postgresql://") && !v.startsWith("postgres://")) {
+                    throw fail(Setting.DATABASE_URL, "expected postgresql://user:pass@host:port/db");
+                }
+                try {
+                    PgConnectOptions.fromUri(v);
+                } catch (RuntimeException e) {
+                    // the URL may hold a password: do not repeat it
+                    throw fail(Setting.DATABASE_URL, "not a valid PostgreSQL URL (expected postgresql://user:pass@host:port/db)");
+                }
+                return v;
+            });
+        }
+
+        private URI storageUrl(Path dataDir) {
+            Optional<String> value = text(Setting.STORAGE_URL);
+            if (value.isEmpty()) {
+                return dataDir.resolve("audio").toUri();
+            }
+            String v = value.get();
+            URI uri;
+            try {
+                uri = new URI(v);
+            } catch (URISyntaxException e) {
+                throw fail(Setting.STORAGE_URL, "not a valid URL: '" + v + "'");
+            }
+            String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+            switch (scheme) {
+                case "file" -> {
+                    String path = uri.isOpaque() ? uri.getSchemeSpecificPart() : uri.getPath();
+                    if (path == null || path.isEmpty() || (uri.getAuthority() != null && !uri.getAuthority().isEmpty())) {
+                        throw fail(Setting.STORAGE_URL, "expected file:///absolute/directory, got '" + v + "'");
+                    }
+                    return Path.of(path).toAbsolutePath().normalize().toUri();
+                }
+                case "s3" -> {
+                    String bucket = uri.getAuthority();
+                    if (bucket == null || !bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
+                        throw fail(Setting.STORAGE_URL, "expected s3://bucket/optional/prefix with a valid bucket name, got '" + v + "'");
+                    }
+                    return uri;
+                }
+                default -> throw fail(Setting.STORAGE_URL, "expected file:///dir or s3://bucket/prefix, got '" + v + "'");
+            }
+        }
+
+        private Optional<URI> s3Endpoint() {
+            return text(Setting.S3_ENDPOINT).map(v -> {
+                try {
+                    URI uri = new URI(v);
+                    if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
+                        throw new URISyntaxException(v, "not http(s)");
+                    }
+                    return uri;
+                } catch (URISyntaxException e) {
+                    throw fail(Setting.S3_ENDPOINT, "expected an http:// or https:// URL, got '" + v + "'");
+                }
+            });
+        }
+    }
+}
