@@ -39,6 +39,8 @@ public final class VoiceLibrary {
 
     public static final double MIN_SECONDS = 1.0;
     public static final double MAX_SECONDS = 30.0;
+    /** MP3 encoders pad the last frame and add a start delay: a "30 s" MP3 decodes slightly longer. */
+    static final double CODEC_PADDING_SECONDS = 0.15;
     public static final int MAX_TEXT_CHARS = 1000;
     public static final int MAX_LIST_LIMIT = 1000;
     static final String KEY_PREFIX = "reference-audio/";
@@ -102,7 +104,7 @@ public final class VoiceLibrary {
             throw new ServiceException(code, "file: " + e.getMessage());
         }
         double seconds = audio.durationSeconds();
-        if (seconds < MIN_SECONDS || seconds > MAX_SECONDS) {
+        if (seconds < MIN_SECONDS || seconds > MAX_SECONDS + CODEC_PADDING_SECONDS) {
             throw ServiceException.invalid("file", String.format(Locale.ROOT,
                     "audio is %.2f s long; reference audio must be %.0f to %.0f seconds", seconds, MIN_SECONDS, MAX_SECONDS));
         }

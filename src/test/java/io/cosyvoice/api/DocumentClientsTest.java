@@ -1,0 +1,104 @@
+package io.cosyvoice.api;
+
+import io.cosyvoice.audio.TestAudio;
+import io.cosyvoice.support.TestServer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The PAI-EAS document's own cURL and Python clients, run verbatim (placeholders substituted)
+ * against the server. Needs {@code curl} and {@code python3} with {@code requests}, which
+ * {@code .ci/run} installs when missing.
+ */
+class DocumentClientsTest {
+
+    private static TestServer server;
+    private static Path workDir;
+
+    @BeforeAll
+    static void start() throws IOException {
+        server = TestServer.start();
+        workDir = TestServer.tempDir("cosyvoice-doc-clients");
+        Files.write(workDir.resolve("zero_shot_prompt.wav"), TestAudio.wav16(3.5, 16000));
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    @Test
+    void curlSnippets() throws Exception {
+        JsonObject uploaded = new JsonObject(run("bash", "upload.sh", null));
+        assertUploaded(uploaded);
+        String id = uploaded.getString("id");
+
+        JsonArray listed = new JsonArray(run("bash", "list.sh", id));
+        assertTrue(listed.size() <= 10);
+        assertEquals(id, listed.getJsonObject(0).getString("id"), "newest first");
+
+        assertEquals(uploaded, new JsonObject(run("bash", "get.sh", id)));
+        assertDeleted(new JsonObject(run("bash", "delete.sh", id)), id);
+    }
+
+    @Test
+    void pythonSnippets() throws Exception {
+        JsonObject uploaded = new JsonObject(run("python3", "upload.py", null));
+        assertUploaded(uploaded);
+        String id = uploaded.getString("id");
+
+        JsonArray listed = new JsonArray(run("python3", "list.py", id));
+        assertTrue(listed.stream().anyMatch(o -> ((JsonObject) o).getString("id").equals(id)));
+
+        assertEquals(uploaded, new JsonObject(run("python3", "get.py", id)));
+        assertDeleted(new JsonObject(run("python3", "delete.py", id)), id);
+        assertEquals("NotFound", new JsonObject(run("python3", "get.py", id)).getString("code"));
+    }
+
+    private static void assertUploaded(JsonObject uploaded) throws IOException {
+        assertEquals("zero_shot_prompt.wav", uploaded.getString("filename"));
+        assertEquals(Files.size(workDir.resolve("zero_shot_prompt.wav")), uploaded.getLong("bytes"));
+        assertEquals("希望你以后能够做得比我还好哟", uploaded.getString("text"));
+    }
+
+    private static void assertDeleted(JsonObject deleted, String id) {
+        assertEquals(new JsonObject().put("code", "OK").put("message", "reference audio: " + id + " deleted.")
+                .put("data", new JsonObject()), deleted);
+    }
+
+    /** Runs a document snippet with the placeholders substituted; returns what it printed. */
+    private static String run(String interpreter, String snippet, String id) throws Exception {
+        String text;
+        try (InputStream in = DocumentClientsTest.class.getResourceAsStream("/pai-eas/" + snippet)) {
+            text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        text = text.replace("<EAS_SERVICE_URL>", server.baseUrl())
+                .replace("<EAS_TOKEN>", TestServer.TOKEN)
+                .replace("/home/xxxx/zero_shot_prompt.wav", workDir.resolve("zero_shot_prompt.wav").toString());
+        if (id != null) {
+            text = text.replace("<reference_audio_id>", id);
+        }
+        Path script = workDir.resolve(snippet);
+        Files.writeString(script, text);
+        Process process = new ProcessBuilder(List.of(interpreter, script.toString()))
+                .directory(workDir.toFile()).redirectErrorStream(true).start();
+        String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        assertTrue(process.waitFor(60, TimeUnit.SECONDS), snippet + " finished");
+        assertEquals(0, process.exitValue(), snippet + " failed: " + out);
+        return out;
+    }
+}
