@@ -20,6 +20,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -111,11 +112,15 @@ public final class CosyVoiceServer {
     public Future<Void> stop() {
         log.info("shutting down");
         vertx.cancelTimer(sweepTimer);
-        return vertx.undeploy(deploymentId)
+        CompletableFuture<Void> componentsClosed = new CompletableFuture<>();
+        vertx.undeploy(deploymentId)
                 .transform(r -> blobs.close())
                 .transform(r -> database.close())
-                .transform(r -> vertx.close())
-                .onComplete(r -> log.info("stopped"));
+                .onComplete(r -> componentsClosed.complete(null));
+        // Vert.x is closed from outside its own threads: its event loops are what is being stopped
+        return Future.fromCompletionStage(componentsClosed
+                .thenComposeAsync(v -> vertx.close().toCompletionStage())
+                .whenComplete((v, err) -> log.info("stopped")));
     }
 
     private static int freePort() {

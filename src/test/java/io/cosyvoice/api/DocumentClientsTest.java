@@ -94,11 +94,12 @@ class DocumentClientsTest {
         }
         Path script = workDir.resolve(snippet);
         Files.writeString(script, text);
+        Path stderr = workDir.resolve(snippet + ".stderr");
         Process process = new ProcessBuilder(List.of(interpreter, script.toString()))
-                .directory(workDir.toFile()).redirectErrorStream(true).start();
+                .directory(workDir.toFile()).redirectError(stderr.toFile()).start();
         String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
         assertTrue(process.waitFor(60, TimeUnit.SECONDS), snippet + " finished");
-        assertEquals(0, process.exitValue(), snippet + " failed: " + out);
+        assertEquals(0, process.exitValue(), snippet + " failed: " + out + "\n" + Files.readString(stderr));
         return out;
     }
 }
