@@ -36,6 +36,8 @@ final class Migrations {
     /** Applies what is missing; completes with the schema version now in force. */
     static Future<Integer> apply(Pool pool) {
         return pool.withTransaction(conn -> conn.query("SELECT pg_advisory_xact_lock(" + LOCK_ID + ")").execute()
+                // "already exists, skipping" notices are expected on every start after the first
+                .compose(r -> conn.query("SET LOCAL client_min_messages = warning").execute())
                 .compose(r -> conn.query("""
                         CREATE TABLE IF NOT EXISTS schema_migrations (
                             version    integer PRIMARY KEY,
