@@ -295,73 +295,46 @@ final class S3BlobStore implements BlobStore {
     @Override
     public Future<Void> put(String key, Buffer data, String contentType) {
         Objects.requireNonNull(data, "data");
-        String operation = "put " + key;
-        Context context = vertx.getOrCreateContext();
-        String objectKey;
-        try {
-            objectKey = objectKey(key);
-        } catch (IllegalArgumentException e) {
-            return Future.failedFuture(e);
-        }
         byte[] bytes = data.getBytes(); // a private copy: the caller keeps its buffer
         String type = contentType == null || contentType.isBlank() ? DEFAULT_CONTENT_TYPE : contentType;
-        Future<String> digest = bytes.length <= INLINE_DIGEST_LIMIT
-                ? Future.succeededFuture(md5(bytes))
-                : context.executeBlocking(() -> md5(bytes), false);
-        return digest.compose(md5 -> call(context, operation, () -> client.putObject(request -> request
-                        .bucket(bucket)
-                        .key(objectKey)
-                        .contentLength((long) bytes.length)
-                        .contentType(type)
-                        .contentMD5(md5),
-                AsyncRequestBody.fromBytesUnsafe(bytes))))
-                .mapEmpty();
+        return withObjectKey(key, (context, objectKey) -> {
+            Future<String> digest = bytes.length <= INLINE_DIGEST_LIMIT
+                    ? Future.succeededFuture(md5(bytes))
+                    : context.executeBlocking(() -> md5(bytes), false);
+            return digest.compose(md5 -> call(context, "put " + key, () -> client.putObject(request -> request
+                            .bucket(bucket)
+                            .key(objectKey)
+                            .contentLength((long) bytes.length)
+                            .contentType(type)
+                            .contentMD5(md5),
+                    AsyncRequestBody.fromBytesUnsafe(bytes))))
+                    .mapEmpty();
+        });
     }
 
     @Override
     public Future<Buffer> get(String key) {
-        Context context = vertx.getOrCreateContext();
-        String objectKey;
-        try {
-            objectKey = objectKey(key);
-        } catch (IllegalArgumentException e) {
-            return Future.failedFuture(e);
-        }
-        return call(context, "get " + key, () -> client.getObject(
+        return withObjectKey(key, (context, objectKey) -> call(context, "get " + key, () -> client.getObject(
                 request -> request.bucket(bucket).key(objectKey),
                 AsyncResponseTransformer.toBytes()))
                 .map(bytes -> Buffer.buffer(bytes.asByteArrayUnsafe()))
                 .recover(error -> Future.failedFuture(isMissingObject(error.getCause())
-                        ? new BlobNotFoundException(key) : error));
+                        ? new BlobNotFoundException(key) : error)));
     }
 
     @Override
     public Future<Void> delete(String key) {
-        Context context = vertx.getOrCreateContext();
-        String objectKey;
-        try {
-            objectKey = objectKey(key);
-        } catch (IllegalArgumentException e) {
-            return Future.failedFuture(e);
-        }
-        return call(context, "delete " + key, () -> client.deleteObject(request -> request.bucket(bucket).key(objectKey)))
+        return withObjectKey(key, (context, objectKey) -> call(context, "delete " + key, () -> client.deleteObject(request -> request.bucket(bucket).key(objectKey)))
                 .<Void>mapEmpty()
-                .recover(error -> isMissingObject(error.getCause()) ? Future.succeededFuture() : Future.failedFuture(error));
+                .recover(error -> isMissingObject(error.getCause()) ? Future.succeededFuture() : Future.failedFuture(error)));
     }
 
     @Override
     public Future<Boolean> exists(String key) {
-        Context context = vertx.getOrCreateContext();
-        String objectKey;
-        try {
-            objectKey = objectKey(key);
-        } catch (IllegalArgumentException e) {
-            return Future.failedFuture(e);
-        }
-        return call(context, "head " + key, () -> client.headObject(request -> request.bucket(bucket).key(objectKey)))
+        return withObjectKey(key, (context, objectKey) -> call(context, "head " + key, () -> client.headObject(request -> request.bucket(bucket).key(objectKey)))
                 .map(response -> true)
                 .recover(error -> isMissingObject(error.getCause()) || isNotFound(error.getCause())
-                        ? Future.succeededFuture(false) : Future.failedFuture(error));
+                        ? Future.succeededFuture(false) : Future.failedFuture(error)));
     }
 
     @Override
@@ -564,4 +537,17 @@ final class S3BlobStore implements BlobStore {
             return delegate.getClass().getSimpleName();
         }
     }
+
+    /** Runs {@code action} on the caller's context with the bucket key for {@code key}; fails for an invalid key. */
+    private <T> Future<T> withObjectKey(String key, java.util.function.BiFunction<Context, String, Future<T>> action) {
+        Context context = vertx.getOrCreateContext();
+        String objectKey;
+        try {
+            objectKey = objectKey(key);
+        } catch (IllegalArgumentException e) {
+            return Future.failedFuture(e);
+        }
+        return action.apply(context, objectKey);
+    }
+
 }
