@@ -72,7 +72,9 @@ public final class HttpApiVerticle extends VerticleBase {
 
     private static void logAccess(io.vertx.ext.web.RoutingContext ctx) {
         long start = System.nanoTime();
-        ctx.addEndHandler(done -> accessLog.atInfo()
+        // probes hit the health routes every few seconds: keep them out of the INFO log
+        var level = ctx.request().path().startsWith("/health/") ? org.slf4j.event.Level.DEBUG : org.slf4j.event.Level.INFO;
+        ctx.addEndHandler(done -> accessLog.atLevel(level)
                 .addKeyValue("request_id", RequestIds.of(ctx))
                 .addKeyValue("method", ctx.request().method())
                 .addKeyValue("path", ctx.request().path())

@@ -197,8 +197,9 @@ public final class ConfigLoader {
 
         private ConfigException fail(Setting setting, String problem) {
             Raw value = raw.get(setting);
-            String source = value == null ? setting.variable : value.source();
-            return new ConfigException(source + " (" + setting.variable + "): " + problem);
+            String source = value == null || value.source().equals(setting.variable)
+                    ? setting.variable : value.source() + " (" + setting.variable + ")";
+            return new ConfigException(source + ": " + problem);
         }
 
         private Optional<String> text(Setting setting) {
