@@ -28,10 +28,4 @@ public record ServerConfig(
     public ServerConfig {
         apiTokens = List.copyOf(apiTokens);
     }
-
-    /** The same configuration with another HTTP port (tests, and port 0). */
-    public ServerConfig withHttpPort(int port) {
-        return new ServerConfig(new HttpConfig(http.host(), port, http.shutdownTimeout()), apiTokens, dataDir,
-                database, storage, modelDir, maxUploadBytes, log);
-    }
 }
