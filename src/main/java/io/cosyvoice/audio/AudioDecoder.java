@@ -56,22 +56,22 @@ public final class AudioDecoder {
 
     /** Names an audio format we recognise but do not decode, starting at {@code off}; else null. */
     static String otherFormatName(byte[] d, int off) {
-        if (starts(d, off, "fLaC")) {
+        if (Bytes.matches(d, off, "fLaC")) {
             return "FLAC";
         }
-        if (starts(d, off, "OggS")) {
+        if (Bytes.matches(d, off, "OggS")) {
             return "Ogg (Vorbis/Opus)";
         }
-        if (starts(d, off, "FORM") && (starts(d, off + 8, "AIFF") || starts(d, off + 8, "AIFC"))) {
+        if (Bytes.matches(d, off, "FORM") && (Bytes.matches(d, off + 8, "AIFF") || Bytes.matches(d, off + 8, "AIFC"))) {
             return "AIFF";
         }
-        if (starts(d, off + 4, "ftyp")) {
+        if (Bytes.matches(d, off + 4, "ftyp")) {
             return "MP4/M4A";
         }
-        if (starts(d, off, "#!AMR")) {
+        if (Bytes.matches(d, off, "#!AMR")) {
             return "AMR";
         }
-        if (starts(d, off, "caff")) {
+        if (Bytes.matches(d, off, "caff")) {
             return "CAF";
         }
         if (off + 4 <= d.length && (d[off] & 0xFF) == 0x1A && (d[off + 1] & 0xFF) == 0x45
@@ -102,36 +102,24 @@ public final class AudioDecoder {
 
     /** Names common non-audio content for a friendlier error message; else null. */
     private static String nonAudioName(byte[] d) {
-        if (d.length >= 8 && (d[0] & 0xFF) == 0x89 && starts(d, 1, "PNG")) {
+        if (d.length >= 8 && (d[0] & 0xFF) == 0x89 && Bytes.matches(d, 1, "PNG")) {
             return "a PNG image";
         }
         if (d.length >= 3 && (d[0] & 0xFF) == 0xFF && (d[1] & 0xFF) == 0xD8 && (d[2] & 0xFF) == 0xFF) {
             return "a JPEG image";
         }
-        if (starts(d, 0, "GIF8")) {
+        if (Bytes.matches(d, 0, "GIF8")) {
             return "a GIF image";
         }
-        if (starts(d, 0, "%PDF")) {
+        if (Bytes.matches(d, 0, "%PDF")) {
             return "a PDF document";
         }
-        if (starts(d, 0, "PK\u0003\u0004")) {
+        if (Bytes.matches(d, 0, "PK\u0003\u0004")) {
             return "a ZIP archive";
         }
         if (TextSniffer.looksLikeText(d)) {
             return "text";
         }
         return null;
-    }
-
-    private static boolean starts(byte[] d, int off, String ascii) {
-        if (off < 0 || off + ascii.length() > d.length) {
-            return false;
-        }
-        for (int i = 0; i < ascii.length(); i++) {
-            if (d[off + i] != (byte) ascii.charAt(i)) {
-                return false;
-            }
-        }
-        return true;
     }
 }

@@ -102,7 +102,7 @@ final class Mp3Decoder {
                 end -= 128;
                 changed = true;
             }
-            if (end - start >= 32 && ascii(d, end - 32, "APETAGEX")) {
+            if (end - start >= 32 && Bytes.matches(d, end - 32, "APETAGEX")) {
                 long size = le32(d, end - 32 + 12);
                 long flags = le32(d, end - 32 + 20);
                 long total = size + ((flags & 0x80000000L) != 0 ? 32 : 0);
@@ -111,7 +111,7 @@ final class Mp3Decoder {
                     changed = true;
                 }
             }
-            if (end - start >= 15 && ascii(d, end - 9, "LYRICS200")) {
+            if (end - start >= 15 && Bytes.matches(d, end - 9, "LYRICS200")) {
                 int size = 0;
                 boolean digits = true;
                 for (int i = end - 15; i < end - 9; i++) {
@@ -244,9 +244,9 @@ final class Mp3Decoder {
             return false;
         }
         int side = off + MpegFrame.HEADER_BYTES + h.sideInfoBytes();
-        return ascii(d, side, "Xing") || ascii(d, side, "Info")
-                || (h.crc() && (ascii(d, side + 2, "Xing") || ascii(d, side + 2, "Info")))
-                || ascii(d, off + 36, "VBRI");
+        return Bytes.matches(d, side, "Xing") || Bytes.matches(d, side, "Info")
+                || (h.crc() && (Bytes.matches(d, side + 2, "Xing") || Bytes.matches(d, side + 2, "Info")))
+                || Bytes.matches(d, off + 36, "VBRI");
     }
 
     private static DecodedAudio decodeFrames(byte[] d, Frames frames) throws AudioDecodeException {
@@ -378,18 +378,6 @@ final class Mp3Decoder {
             }
             return frames;
         }
-    }
-
-    private static boolean ascii(byte[] d, int off, String s) {
-        if (off < 0 || off + s.length() > d.length) {
-            return false;
-        }
-        for (int i = 0; i < s.length(); i++) {
-            if (d[off + i] != (byte) s.charAt(i)) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static long le32(byte[] d, int off) {

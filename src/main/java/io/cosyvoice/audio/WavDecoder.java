@@ -34,7 +34,7 @@ final class WavDecoder {
 
     /** True when the content starts like a RIFF-family file (which may still turn out not to be WAVE). */
     static boolean isRiff(byte[] d) {
-        return d.length >= 4 && (id(d, 0, "RIFF") || id(d, 0, "RF64") || id(d, 0, "BW64"));
+        return d.length >= 4 && (Bytes.matches(d, 0, "RIFF") || Bytes.matches(d, 0, "RF64") || Bytes.matches(d, 0, "BW64"));
     }
 
     static DecodedAudio decode(byte[] d) throws AudioDecodeException {
@@ -43,11 +43,11 @@ final class WavDecoder {
             throw new AudioDecodeException(TRUNCATED,
                     "WAV header is truncated: only " + len + " bytes present");
         }
-        if (!id(d, 8, "WAVE")) {
+        if (!Bytes.matches(d, 8, "WAVE")) {
             throw new AudioDecodeException(NOT_AUDIO,
                     "RIFF file is not WAVE audio (form type '" + printableId(d, 8) + "')");
         }
-        boolean rf64 = !id(d, 0, "RIFF");
+        boolean rf64 = !Bytes.matches(d, 0, "RIFF");
         ByteBuffer bb = ByteBuffer.wrap(d).order(ByteOrder.LITTLE_ENDIAN);
 
         Fmt fmt = null;
@@ -66,7 +66,7 @@ final class WavDecoder {
             int p = (int) pos;
             long size = bb.getInt(p + 4) & 0xFFFFFFFFL;
             long body = pos + 8;
-            if (id(d, p, "data")) {
+            if (Bytes.matches(d, p, "data")) {
                 dataStart = body;
                 long present = len - body;
                 if (rf64 && size == UNKNOWN_SIZE && ds64DataSize >= 0) {
@@ -82,7 +82,7 @@ final class WavDecoder {
                 if (fmt != null) {
                     break; // everything needed; trailing chunks (LIST, id3...) are ignored
                 }
-            } else if (id(d, p, "fmt ")) {
+            } else if (Bytes.matches(d, p, "fmt ")) {
                 if (body + size > len) {
                     throw new AudioDecodeException(TRUNCATED, "WAV fmt chunk is truncated");
                 }
@@ -90,7 +90,7 @@ final class WavDecoder {
                 if (dataStart >= 0) {
                     break;
                 }
-            } else if (id(d, p, "ds64") && rf64) {
+            } else if (Bytes.matches(d, p, "ds64") && rf64) {
                 if (body + size > len || size < 24) {
                     throw new AudioDecodeException(TRUNCATED, "RF64 ds64 chunk is truncated");
                 }
@@ -296,18 +296,6 @@ final class WavDecoder {
         };
         String hex = String.format(Locale.ROOT, "0x%04X", tag);
         return name == null ? "tag " + hex : "tag " + hex + " (" + name + ")";
-    }
-
-    static boolean id(byte[] d, int off, String id) {
-        if (off + 4 > d.length) {
-            return false;
-        }
-        for (int i = 0; i < 4; i++) {
-            if (d[off + i] != (byte) id.charAt(i)) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static String printableId(byte[] d, int off) {

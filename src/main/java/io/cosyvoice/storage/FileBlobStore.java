@@ -95,15 +95,8 @@ final class FileBlobStore implements BlobStore {
     @Override
     public Future<Void> put(String key, Buffer data, String contentType) {
         Objects.requireNonNull(data, "data");
-        Path target;
-        try {
-            target = resolve(key);
-        } catch (IllegalArgumentException e) {
-            return Future.failedFuture(e);
-        }
         byte[] bytes = data.getBytes(); // a private copy: the caller keeps its buffer
-        return blocking("write " + key, () -> {
-            requireRoot();
+        return onKey(key, "write", target -> () -> {
             writeAtomically(target, bytes);
             return null;
         });
@@ -111,14 +104,7 @@ final class FileBlobStore implements BlobStore {
 
     @Override
     public Future<Buffer> get(String key) {
-        Path path;
-        try {
-            path = resolve(key);
-        } catch (IllegalArgumentException e) {
-            return Future.failedFuture(e);
-        }
-        return blocking("read " + key, () -> {
-            requireRoot();
+        return onKey(key, "read", path -> () -> {
             try {
                 return Buffer.buffer(Files.readAllBytes(path));
             } catch (IOException e) {
@@ -132,14 +118,7 @@ final class FileBlobStore implements BlobStore {
 
     @Override
     public Future<Void> delete(String key) {
-        Path path;
-        try {
-            path = resolve(key);
-        } catch (IllegalArgumentException e) {
-            return Future.failedFuture(e);
-        }
-        return blocking("delete " + key, () -> {
-            requireRoot();
+        return onKey(key, "delete", path -> () -> {
             if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
                 return null; // a directory of other keys, not an object
             }
@@ -158,16 +137,7 @@ final class FileBlobStore implements BlobStore {
 
     @Override
     public Future<Boolean> exists(String key) {
-        Path path;
-        try {
-            path = resolve(key);
-        } catch (IllegalArgumentException e) {
-            return Future.failedFuture(e);
-        }
-        return blocking("stat " + key, () -> {
-            requireRoot();
-            return Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS);
-        });
+        return onKey(key, "stat", path -> () -> Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS));
     }
 
     @Override
@@ -375,6 +345,24 @@ final class FileBlobStore implements BlobStore {
      * Runs file system work on a worker thread, completing on the caller's context; IO failures
      * become {@link StorageException}s naming the store and the operation.
      */
+    /**
+     * Resolves {@code key} (failing with IllegalArgumentException for an invalid one) and runs the
+     * work on a worker thread once the root is known to be there.
+     */
+    private <T> Future<T> onKey(String key, String operation, java.util.function.Function<Path, Callable<T>> work) {
+        Path path;
+        try {
+            path = resolve(key);
+        } catch (IllegalArgumentException e) {
+            return Future.failedFuture(e);
+        }
+        Callable<T> job = work.apply(path);
+        return blocking(operation + " " + key, () -> {
+            requireRoot();
+            return job.call();
+        });
+    }
+
     private <T> Future<T> blocking(String operation, Callable<T> work) {
         Context context = vertx.getOrCreateContext();
         if (closed) {
