@@ -64,6 +64,13 @@ public final class FakeSynthesisBackend extends VerticleBase {
         return sentences.stream().mapToDouble(FakeSynthesisBackend::secondsFor).sum();
     }
 
+    /** How many chunks the fake sends for these sentences. */
+    public static long chunksFor(List<String> sentences) {
+        return sentences.stream()
+                .mapToLong(s -> (Math.round(secondsFor(s) * SynthesisMessages.SAMPLE_RATE) + CHUNK_SAMPLES - 1) / CHUNK_SAMPLES)
+                .sum();
+    }
+
     /** The tone of a sentence: 200 to 400 Hz, chosen by its text. */
     public static double frequencyFor(String sentence) {
         return 200 + Math.floorMod(sentence.hashCode(), 201);
