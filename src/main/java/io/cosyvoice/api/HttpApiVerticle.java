@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 public final class HttpApiVerticle extends VerticleBase {
 
     static final String SPEECH_SOCKET_PATH = "/api-ws/v1/audio/speech";
+    private static final Logger log = LoggerFactory.getLogger(HttpApiVerticle.class);
     private static final Logger accessLog = LoggerFactory.getLogger("io.cosyvoice.access");
 
     /**
@@ -70,10 +71,16 @@ public final class HttpApiVerticle extends VerticleBase {
         new ReferenceAudioRoutes(services.library(), services.maxUploadBytes()).mount(router);
         SynthesisClient synthesis = new SynthesisClient(vertx);
         new SpeechRoutes(services.library(), synthesis).mount(router);
-        router.get(SPEECH_SOCKET_PATH).handler(ctx -> ctx.request().toWebSocket()
-                .onSuccess(socket -> new SpeechSocket(vertx, socket, services.library(), synthesis,
-                        services.webSocketIdleTimeout()).start())
-                .onFailure(err -> ctx.fail(ServiceException.invalid("Upgrade", "expected a WebSocket handshake"))));
+        router.get(SPEECH_SOCKET_PATH).handler(ctx -> {
+            if (!"websocket".equalsIgnoreCase(ctx.request().getHeader("Upgrade"))) {
+                ctx.fail(ServiceException.invalid("Upgrade", "expected a WebSocket handshake (Upgrade: websocket)"));
+                return;
+            }
+            ctx.request().toWebSocket()
+                    .onSuccess(socket -> new SpeechSocket(vertx, socket, services.library(), synthesis,
+                            services.webSocketIdleTimeout()).start())
+                    .onFailure(err -> log.atDebug().addKeyValue("cause", err.toString()).log("websocket handshake failed"));
+        });
         new OpenApiRoute().mount(router);
         router.route().failureHandler(ApiErrors::handle);
         router.errorHandler(404, ApiErrors::handle);

@@ -90,7 +90,7 @@ final class SpeechRoutes {
             }
             JsonObject audio = new JsonObject().put("id", UUID.randomUUID().toString())
                     .put("data", Base64.getEncoder().encodeToString(file.getBytes()));
-            ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json; charset=utf-8")
+            ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
                     .end(new JsonObject()
                             .put("request_id", RequestIds.of(ctx))
                             .put("output", new JsonObject().put("finish_reason", null).put("audio", audio))
