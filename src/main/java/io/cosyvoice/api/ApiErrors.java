@@ -86,7 +86,7 @@ final class ApiErrors {
             response.putHeader("WWW-Authenticate", "Bearer");
         }
         response.setStatusCode(status)
-                .putHeader(HttpHeaders.CONTENT_TYPE, "application/json; charset=utf-8")
+                .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
                 .end(body(error, RequestIds.of(ctx)).encode());
     }
 

@@ -33,6 +33,14 @@ final class BearerAuth implements Handler<RoutingContext> {
     @Override
     public void handle(RoutingContext ctx) {
         String header = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
+        if ((header == null || header.isBlank()) && subprotocolToken(ctx) != null) {
+            if (accepts(subprotocolToken(ctx))) {
+                ctx.next();
+            } else {
+                ctx.fail(new ServiceException(ErrorCode.UNAUTHORIZED, "Sec-WebSocket-Protocol: invalid bearer token"));
+            }
+            return;
+        }
         if (header == null || header.isBlank()) {
             ctx.fail(new ServiceException(ErrorCode.UNAUTHORIZED, "Authorization: missing header; send Authorization: Bearer <token>"));
             return;
@@ -47,6 +55,21 @@ final class BearerAuth implements Handler<RoutingContext> {
             return;
         }
         ctx.next();
+    }
+
+    /** The token of a {@code bearer.<token>} WebSocket subprotocol offer, if any. */
+    private static String subprotocolToken(RoutingContext ctx) {
+        String offered = ctx.request().getHeader("Sec-WebSocket-Protocol");
+        if (offered == null) {
+            return null;
+        }
+        for (String protocol : offered.split(",")) {
+            String p = protocol.strip();
+            if (p.startsWith(SUBPROTOCOL_PREFIX)) {
+                return p.substring(SUBPROTOCOL_PREFIX.length());
+            }
+        }
+        return null;
     }
 
     boolean accepts(String token) {

@@ -64,7 +64,7 @@ final class HealthRoutes {
 
     private static void send(RoutingContext ctx, int status, JsonObject body) {
         ctx.response().setStatusCode(status)
-                .putHeader(HttpHeaders.CONTENT_TYPE, "application/json; charset=utf-8")
+                .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
                 .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
                 .end(body.encode());
     }

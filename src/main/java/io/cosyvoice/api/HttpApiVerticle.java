@@ -1,5 +1,7 @@
 package io.cosyvoice.api;
 
+import io.cosyvoice.error.ServiceException;
+import io.cosyvoice.synthesis.SynthesisClient;
 import io.cosyvoice.voice.VoiceLibrary;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -20,6 +22,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class HttpApiVerticle extends VerticleBase {
 
+    static final String SPEECH_SOCKET_PATH = "/api-ws/v1/audio/speech";
+    private static final Logger log = LoggerFactory.getLogger(HttpApiVerticle.class);
     private static final Logger accessLog = LoggerFactory.getLogger("io.cosyvoice.access");
 
     /**
@@ -28,7 +32,7 @@ public final class HttpApiVerticle extends VerticleBase {
      * @param tokens the accepted bearer tokens (at least one)
      */
     public record Services(String host, int port, Duration shutdownTimeout, long maxUploadBytes, List<String> tokens,
-                           VoiceLibrary library, List<ReadinessCheck> readiness) {
+                           Duration webSocketIdleTimeout, VoiceLibrary library, List<ReadinessCheck> readiness) {
     }
 
     private final Services services;
@@ -44,7 +48,9 @@ public final class HttpApiVerticle extends VerticleBase {
                         .setHost(services.host())
                         .setPort(services.port())
                         .setMaxFormAttributeSize(64 * 1024)
-                        .setHandle100ContinueAutomatically(false))
+                        .setHandle100ContinueAutomatically(false)
+                        // accept whatever subprotocol is offered: browsers send bearer.<token> (checked by BearerAuth)
+                        .setWebSocketSubProtocols(List.of("*")))
                 .requestHandler(router());
         return server.listen();
     }
@@ -63,6 +69,19 @@ public final class HttpApiVerticle extends VerticleBase {
         router.route("/api/*").handler(auth);
         router.route("/api-ws/*").handler(auth);
         new ReferenceAudioRoutes(services.library(), services.maxUploadBytes()).mount(router);
+        SynthesisClient synthesis = new SynthesisClient(vertx);
+        new SpeechRoutes(services.library(), synthesis).mount(router);
+        router.get(SPEECH_SOCKET_PATH).handler(ctx -> {
+            if (!"websocket".equalsIgnoreCase(ctx.request().getHeader("Upgrade"))) {
+                ctx.fail(ServiceException.invalid("Upgrade", "expected a WebSocket handshake (Upgrade: websocket)"));
+                return;
+            }
+            ctx.request().toWebSocket()
+                    .onSuccess(socket -> new SpeechSocket(vertx, socket, services.library(), synthesis,
+                            services.webSocketIdleTimeout()).start())
+                    .onFailure(err -> log.atDebug().addKeyValue("cause", err.toString()).log("websocket handshake failed"));
+        });
+        new OpenApiRoute().mount(router);
         router.route().failureHandler(ApiErrors::handle);
         router.errorHandler(404, ApiErrors::handle);
         router.errorHandler(405, ApiErrors::handle);

@@ -111,7 +111,7 @@ final class ReferenceAudioRoutes {
     }
 
     private static void json(RoutingContext ctx, String body) {
-        ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json; charset=utf-8").end(body);
+        ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(body);
     }
 
     private static String single(RoutingContext ctx, String name) {

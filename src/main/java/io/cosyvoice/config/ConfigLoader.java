@@ -40,6 +40,7 @@ public final class ConfigLoader {
         HTTP_HOST("http.host", "COSYVOICE_HTTP_HOST"),
         HTTP_PORT("http.port", "COSYVOICE_HTTP_PORT"),
         HTTP_SHUTDOWN_TIMEOUT("http.shutdown-timeout", "COSYVOICE_HTTP_SHUTDOWN_TIMEOUT"),
+        WEBSOCKET_IDLE_TIMEOUT("websocket.idle-timeout", "COSYVOICE_WEBSOCKET_IDLE_TIMEOUT"),
         API_TOKENS("api.tokens", "COSYVOICE_API_TOKENS"),
         DATA_DIR("data.dir", "COSYVOICE_DATA_DIR"),
         DATABASE_URL("database.url", "COSYVOICE_DATABASE_URL"),
@@ -175,7 +176,8 @@ public final class ConfigLoader {
             var http = new HttpConfig(
                     text(Setting.HTTP_HOST).orElse(HttpConfig.DEFAULTS.host()),
                     integer(Setting.HTTP_PORT, 0, 65535).orElse(HttpConfig.DEFAULTS.port()),
-                    duration(Setting.HTTP_SHUTDOWN_TIMEOUT).orElse(HttpConfig.DEFAULTS.shutdownTimeout()));
+                    duration(Setting.HTTP_SHUTDOWN_TIMEOUT).orElse(HttpConfig.DEFAULTS.shutdownTimeout()),
+                    duration(Setting.WEBSOCKET_IDLE_TIMEOUT).orElse(HttpConfig.DEFAULTS.webSocketIdleTimeout()));
             Path dataDir = path(Setting.DATA_DIR).orElse(Path.of("data")).toAbsolutePath().normalize();
             var database = new DatabaseConfig(databaseUrl(),
                     integer(Setting.DATABASE_POOL_SIZE, 1, 1000).orElse(DatabaseConfig.DEFAULTS.poolSize()));

@@ -1,5 +1,8 @@
 package io.cosyvoice.api;
 
+import io.cosyvoice.audio.AudioDecoder;
+import io.cosyvoice.audio.AudioHint;
+import io.cosyvoice.audio.DecodedAudio;
 import io.cosyvoice.audio.TestAudio;
 import io.cosyvoice.support.TestServer;
 import io.vertx.core.json.JsonArray;
@@ -8,11 +11,13 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -21,7 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The PAI-EAS document's own cURL and Python clients, run verbatim (placeholders substituted)
- * against the server. Needs {@code curl} and {@code python3} with {@code requests}, which
+ * against the server. Needs {@code curl} and {@code python3} with {@code requests}, {@code packaging} and
+ * {@code websocket-client}, which
  * {@code .ci/run} installs when missing.
  */
 class DocumentClientsTest {
@@ -69,6 +75,56 @@ class DocumentClientsTest {
         assertEquals("NotFound", new JsonObject(run("python3", "get.py", id)).getString("code"));
     }
 
+    @Test
+    void pythonNonStreamingSpeech() throws Exception {
+        String id = freshVoice();
+        Files.deleteIfExists(workDir.resolve("http_non_stream.wav"));
+        run("python3", "speech_non_stream.py", id);
+        DecodedAudio audio = AudioDecoder.decode(Files.readAllBytes(workDir.resolve("http_non_stream.wav")), AudioHint.none());
+        assertEquals(24000, audio.sampleRate());
+        assertTrue(audio.durationSeconds() > 1, "the document's text became audio: " + audio.durationSeconds());
+    }
+
+    @Test
+    void pythonWebSocketTtsClient() throws Exception {
+        String id = freshVoice();
+        Files.deleteIfExists(workDir.resolve("websocket_stream.wav"));
+        String log = run("python3", "tts_client.py", id);
+        assertTrue(log.contains("任务已完成"), "the client saw task-finished: " + log);
+        DecodedAudio audio = AudioDecoder.decode(Files.readAllBytes(workDir.resolve("websocket_stream.wav")), AudioHint.none());
+        assertEquals(24000, audio.sampleRate());
+        assertTrue(audio.durationSeconds() > 1, "the document's text became audio: " + audio.durationSeconds());
+    }
+
+    /**
+     * The document's streaming Python example needs sseclient-py, which this machine's package
+     * mirror lacks: replay its exact request and its event loop (stop at the first non-null error,
+     * append every chunk) in Java.
+     */
+    @Test
+    void streamingSpeechAsTheDocumentsClientReadsIt() throws Exception {
+        String id = freshVoice();
+        JsonObject input = new JsonObject().put("mode", "natural_language_replication").put("reference_audio_id", id)
+                .put("text", "北京, 你好, 收到好友从远方寄来的生日礼物,那份意外的惊喜与深深的祝福让我心中充满了甜蜜的快乐,笑容如花儿般绽放。")
+                .put("output_format", "wav").put("sample_rate", 24000).put("speed", 1.0).put("instruct", "用四川话说或者用广东话说");
+        var response = server.speech(new JsonObject().put("model", "CosyVoice2-0.5B").put("input", input).put("stream", true));
+        assertEquals(200, response.statusCode());
+        ByteArrayOutputStream file = new ByteArrayOutputStream();
+        for (JsonObject data : SpeechTestSupport.events(response.bodyAsString())) {
+            if (data.getValue("error") != null) {
+                throw new AssertionError("error event: " + data.encode());
+            }
+            file.writeBytes(Base64.getDecoder().decode(data.getJsonObject("output").getJsonObject("audio").getString("data")));
+        }
+        DecodedAudio audio = AudioDecoder.decode(file.toByteArray(), AudioHint.none());
+        assertTrue(audio.durationSeconds() > 1);
+    }
+
+    private static String freshVoice() throws IOException {
+        return server.uploadOk("zero_shot_prompt.wav", Files.readAllBytes(workDir.resolve("zero_shot_prompt.wav")),
+                "希望你以后能够做得比我还好哟").getString("id");
+    }
+
     private static void assertUploaded(JsonObject uploaded) throws IOException {
         assertEquals("zero_shot_prompt.wav", uploaded.getString("filename"));
         assertEquals(Files.size(workDir.resolve("zero_shot_prompt.wav")), uploaded.getLong("bytes"));
@@ -88,7 +144,9 @@ class DocumentClientsTest {
         }
         text = text.replace("<EAS_SERVICE_URL>", server.baseUrl())
                 .replace("<EAS_TOKEN>", TestServer.TOKEN)
-                .replace("/home/xxxx/zero_shot_prompt.wav", workDir.resolve("zero_shot_prompt.wav").toString());
+                .replace("/home/xxxx/zero_shot_prompt.wav", workDir.resolve("zero_shot_prompt.wav").toString())
+                .replace("your-api-key", TestServer.TOKEN)
+                .replace("ws://localhost:50000", server.baseUrl().replace("http://", "ws://"));
         if (id != null) {
             text = text.replace("<reference_audio_id>", id);
         }

@@ -35,9 +35,12 @@ public final class TestServer implements AutoCloseable {
     private final Vertx clientVertx;
     private final WebClient client;
 
-    private TestServer(Map<String, String> env, CosyVoiceServer server) {
+    private final io.cosyvoice.synthesis.FakeSynthesisBackend backend;
+
+    private TestServer(Map<String, String> env, CosyVoiceServer server, io.cosyvoice.synthesis.FakeSynthesisBackend backend) {
         this.env = Map.copyOf(env);
         this.server = server;
+        this.backend = backend;
         this.clientVertx = Vertx.vertx();
         this.client = WebClient.create(clientVertx, new WebClientOptions()
                 .setDefaultHost("127.0.0.1").setDefaultPort(server.port()).setKeepAlive(false));
@@ -59,13 +62,29 @@ public final class TestServer implements AutoCloseable {
         return start(defaults());
     }
 
+    /** The server with the test synthesis backend deployed beside it. */
     public static TestServer start(Map<String, String> env) {
+        return start(env, true);
+    }
+
+    public static TestServer start(Map<String, String> env, boolean withBackend) {
         ServerConfig config = ConfigLoader.load(env, Optional.empty());
         try {
-            return new TestServer(env, CosyVoiceServer.start(config).await(120, TimeUnit.SECONDS));
+            CosyVoiceServer server = CosyVoiceServer.start(config).await(120, TimeUnit.SECONDS);
+            io.cosyvoice.synthesis.FakeSynthesisBackend backend = null;
+            if (withBackend) {
+                backend = new io.cosyvoice.synthesis.FakeSynthesisBackend();
+                server.vertx().deployVerticle(backend).await(30, TimeUnit.SECONDS);
+            }
+            return new TestServer(env, server, backend);
         } catch (Exception e) {
             throw new IllegalStateException("server did not start: " + e.getMessage(), e);
         }
+    }
+
+    /** The test synthesis backend (null when started without one). */
+    public io.cosyvoice.synthesis.FakeSynthesisBackend backend() {
+        return backend;
     }
 
     /** A new server on the same settings (same data directory, database and storage). */
@@ -96,6 +115,11 @@ public final class TestServer implements AutoCloseable {
 
     public HttpRequest<Buffer> request(io.vertx.core.http.HttpMethod method, String path) {
         return client.request(method, path).timeout(60_000).putHeader("Authorization", "Bearer " + TOKEN);
+    }
+
+    /** {@code POST /api/v1/audio/speech} with a JSON body. */
+    public HttpResponse<Buffer> speech(JsonObject body) {
+        return request(io.vertx.core.http.HttpMethod.POST, "/api/v1/audio/speech").sendJsonObject(body).await();
     }
 
     public HttpResponse<Buffer> get(String path) {

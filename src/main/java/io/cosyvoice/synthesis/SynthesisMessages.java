@@ -1,0 +1,108 @@
+package io.cosyvoice.synthesis;
+
+import io.cosyvoice.error.ErrorCode;
+
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.UUID;
+
+/**
+ * The event-bus contract between the API (frontend) and a synthesis backend. All messages are
+ * immutable records delivered without copies inside one process.
+ *
+ * <pre>
+ * frontend                                   backend
+ *   ── Job ───────────────▶ JOBS_ADDRESS       (request; the reply is Accepted or a failure)
+ *   ◀──────────────── Accepted(inputAddress)
+ *   ── MoreText / Credit / Cancel ─▶ inputAddress     (any number, in order)
+ *   ◀── Chunk, Chunk, ... then End or Failure ── job.outputAddress
+ * </pre>
+ *
+ * <p>Flow control: the backend may have at most as many chunks in flight as it has credits; the
+ * job starts with {@link Job#initialCredits()} and every {@link Credit} adds more. The frontend
+ * grants a credit when it has written a chunk to a client socket that is not full, so a slow
+ * client pauses the backend instead of growing buffers. A {@link Cancel} (client gone) must free
+ * the backend's resources at once; nothing is sent after it.
+ */
+public final class SynthesisMessages {
+
+    /** Where backends take jobs. */
+    public static final String JOBS_ADDRESS = "cosyvoice.synthesis.jobs";
+    /** The sample rate of every {@link Chunk}: CosyVoice2's native rate. */
+    public static final int SAMPLE_RATE = 24000;
+
+    private SynthesisMessages() {
+    }
+
+    /** Makes these records sendable on this Vert.x's event bus; every participant calls it (idempotent). */
+    public static void registerCodecs(io.vertx.core.Vertx vertx) {
+        LocalCodec.registerAll(vertx);
+    }
+
+    /**
+     * A synthesis job.
+     *
+     * @param jobId          unique, for logs and addresses
+     * @param outputAddress  where the backend sends Chunk, End and Failure
+     * @param voiceId        the reference audio whose voice to use
+     * @param instruct       the instruction ({@link SynthesisMode#INSTRUCT} only), else empty
+     * @param seed           makes the job reproducible when present
+     * @param speed          requested speaking rate; a backend that applies it says so in {@link Accepted}
+     * @param sentences      prepared (normalised, split) text, in order
+     * @param textComplete   false when more sentences will come as {@link MoreText}
+     * @param initialCredits chunks the backend may send before the first {@link Credit}
+     */
+    public record Job(String jobId, String outputAddress, UUID voiceId, SynthesisMode mode, String instruct,
+                      OptionalLong seed, double speed, List<String> sentences, boolean textComplete, int initialCredits) {
+        public Job {
+            sentences = List.copyOf(sentences);
+        }
+    }
+
+    /**
+     * The backend took the job.
+     *
+     * @param inputAddress where to send MoreText, Credit and Cancel for this job
+     * @param speedApplied whether the audio already has the requested speed
+     */
+    public record Accepted(String inputAddress, boolean speedApplied) {
+    }
+
+    /** More sentences for an open job; {@code last} closes its text. */
+    public record MoreText(List<String> sentences, boolean last) {
+        public MoreText {
+            sentences = List.copyOf(sentences);
+        }
+    }
+
+    /** Permission to send {@code chunks} more chunks. */
+    public record Credit(int chunks) {
+    }
+
+    /** Stop now; the client is gone or replaced the task. */
+    public record Cancel(String reason) {
+    }
+
+    /** What a backend sends back: a chunk, the end, or a failure. */
+    public sealed interface Output permits Chunk, End, Failure {
+    }
+
+    /**
+     * Audio, in order.
+     *
+     * @param sequence        0, 1, 2... per job
+     * @param sentenceIndex   which sentence (counting across MoreText) this audio belongs to
+     * @param samples         mono float PCM at {@link #SAMPLE_RATE}; the receiver must not modify it
+     * @param generateSeconds model compute spent on this chunk
+     */
+    public record Chunk(long sequence, int sentenceIndex, float[] samples, double generateSeconds) implements Output {
+    }
+
+    /** All text was synthesised. */
+    public record End(long chunks) implements Output {
+    }
+
+    /** The job failed; nothing follows. */
+    public record Failure(ErrorCode code, String message) implements Output {
+    }
+}

@@ -1,0 +1,171 @@
+package io.cosyvoice.synthesis;
+
+import io.cosyvoice.error.ErrorCode;
+import io.cosyvoice.synthesis.SynthesisMessages.Accepted;
+import io.cosyvoice.synthesis.SynthesisMessages.Cancel;
+import io.cosyvoice.synthesis.SynthesisMessages.Chunk;
+import io.cosyvoice.synthesis.SynthesisMessages.Credit;
+import io.cosyvoice.synthesis.SynthesisMessages.End;
+import io.cosyvoice.synthesis.SynthesisMessages.Failure;
+import io.cosyvoice.synthesis.SynthesisMessages.Job;
+import io.cosyvoice.synthesis.SynthesisMessages.MoreText;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.MessageConsumer;
+
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The far side of the synthesis contract for tests, until the real engine exists: deterministic
+ * audio (a tone per sentence, its length proportional to the sentence's characters) sent in
+ * chunks under the contract's credit rules. It counts what it did so tests can check
+ * cancellation and backpressure. A sentence containing {@link #FAIL_WORD} fails the job after
+ * its first chunk.
+ */
+public final class FakeSynthesisBackend extends VerticleBase {
+
+    public static final double SECONDS_PER_CHARACTER = 0.08;
+    public static final double MIN_SENTENCE_SECONDS = 0.3;
+    public static final int CHUNK_SAMPLES = 4800; // 0.2 s at 24 kHz
+    public static final String FAIL_WORD = "zzfailzz";
+    public static final double AMPLITUDE = 0.25;
+
+    public final AtomicInteger started = new AtomicInteger();
+    public final AtomicInteger cancelled = new AtomicInteger();
+    public final AtomicInteger finished = new AtomicInteger();
+    public final AtomicLong chunksSent = new AtomicLong();
+    public final ConcurrentHashMap<String, List<String>> sentencesByJob = new ConcurrentHashMap<>();
+    /** Pause between chunks, to look like a model at work. */
+    public volatile long chunkDelayMs;
+
+    @Override
+    public Future<?> start() {
+        SynthesisMessages.registerCodecs(vertx);
+        return vertx.eventBus().<Job>consumer(SynthesisMessages.JOBS_ADDRESS, message -> {
+            Job job = message.body();
+            FakeJob fake = new FakeJob(job);
+            message.reply(new Accepted(fake.input.address(), false));
+            started.incrementAndGet();
+            fake.addText(job.sentences(), job.textComplete());
+        }).completion();
+    }
+
+    /** Seconds of audio the fake makes for one sentence. */
+    public static double secondsFor(String sentence) {
+        long characters = sentence.codePoints().filter(c -> !Character.isWhitespace(c)).count();
+        return Math.max(MIN_SENTENCE_SECONDS, characters * SECONDS_PER_CHARACTER);
+    }
+
+    public static double secondsFor(List<String> sentences) {
+        return sentences.stream().mapToDouble(FakeSynthesisBackend::secondsFor).sum();
+    }
+
+    /** How many chunks the fake sends for these sentences. */
+    public static long chunksFor(List<String> sentences) {
+        return sentences.stream()
+                .mapToLong(s -> (Math.round(secondsFor(s) * SynthesisMessages.SAMPLE_RATE) + CHUNK_SAMPLES - 1) / CHUNK_SAMPLES)
+                .sum();
+    }
+
+    /** The tone of a sentence: 200 to 400 Hz, chosen by its text. */
+    public static double frequencyFor(String sentence) {
+        return 200 + Math.floorMod(sentence.hashCode(), 201);
+    }
+
+    private final class FakeJob {
+        private final Job job;
+        private final MessageConsumer<Object> input;
+        private final ArrayDeque<Chunk> ready = new ArrayDeque<>();
+        private final List<String> received = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private int credits;
+        private boolean textComplete;
+        private boolean over;
+        private boolean pumping;
+        private long sequence;
+        private int sentenceIndex;
+        private boolean failAfterNext;
+
+        FakeJob(Job job) {
+            this.job = job;
+            this.credits = job.initialCredits();
+            sentencesByJob.put(job.jobId(), received);
+            this.input = vertx.eventBus().localConsumer("cosyvoice.fake.input." + job.jobId(), message -> {
+                switch (message.body()) {
+                    case MoreText more -> addText(more.sentences(), more.last());
+                    case Credit credit -> {
+                        credits += credit.chunks();
+                        pump();
+                    }
+                    case Cancel cancel -> {
+                        cancelled.incrementAndGet();
+                        stop();
+                    }
+                    default -> throw new IllegalStateException("unexpected " + message.body());
+                }
+            });
+        }
+
+        void addText(List<String> sentences, boolean last) {
+            for (String sentence : sentences) {
+                received.add(sentence);
+                int index = sentenceIndex++;
+                int total = (int) Math.round(secondsFor(sentence) * SynthesisMessages.SAMPLE_RATE);
+                double hz = frequencyFor(sentence);
+                for (int start = 0; start < total; start += CHUNK_SAMPLES) {
+                    float[] samples = new float[Math.min(CHUNK_SAMPLES, total - start)];
+                    for (int i = 0; i < samples.length; i++) {
+                        samples[i] = (float) (AMPLITUDE * Math.sin(2 * Math.PI * hz * (start + i) / SynthesisMessages.SAMPLE_RATE));
+                    }
+                    ready.add(new Chunk(-1, index, samples, 0.01));
+                }
+                if (sentence.contains(FAIL_WORD)) {
+                    failAfterNext = true;
+                }
+            }
+            textComplete |= last;
+            pump();
+        }
+
+        void pump() {
+            if (over || pumping) {
+                return;
+            }
+            if (credits > 0 && !ready.isEmpty()) {
+                Chunk next = ready.poll();
+                credits--;
+                vertx.eventBus().send(job.outputAddress(), new Chunk(sequence++, next.sentenceIndex(), next.samples(), next.generateSeconds()));
+                chunksSent.incrementAndGet();
+                if (failAfterNext) {
+                    vertx.eventBus().send(job.outputAddress(), new Failure(ErrorCode.INTERNAL_ERROR, "synthesis failed (test backend)"));
+                    stop();
+                    return;
+                }
+                if (chunkDelayMs > 0) {
+                    pumping = true;
+                    vertx.setTimer(chunkDelayMs, t -> {
+                        pumping = false;
+                        pump();
+                    });
+                } else {
+                    vertx.runOnContext(v -> pump());
+                }
+                return;
+            }
+            if (ready.isEmpty() && textComplete) {
+                vertx.eventBus().send(job.outputAddress(), new End(sequence));
+                finished.incrementAndGet();
+                stop();
+            }
+        }
+
+        void stop() {
+            over = true;
+            ready.clear();
+            input.unregister();
+        }
+    }
+}
