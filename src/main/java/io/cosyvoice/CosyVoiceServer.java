@@ -75,7 +75,8 @@ public final class CosyVoiceServer {
                     new ReadinessCheck("database", db.describe(), db::check),
                     new ReadinessCheck("storage", store.describe(), store::check));
             var services = new HttpApiVerticle.Services(config.http().host(), port, config.http().shutdownTimeout(),
-                    config.maxUploadBytes(), tokens.result(), config.http().webSocketIdleTimeout(), library, readiness);
+                    config.maxUploadBytes(), tokens.result(), config.http().webSocketIdleTimeout(),
+                    config.http().synthesisStallTimeout(), library, readiness);
             int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
             return vertx.deployVerticle(() -> new HttpApiVerticle(services), new DeploymentOptions().setInstances(instances))
                     .map(id -> {

@@ -32,7 +32,7 @@ public final class HttpApiVerticle extends VerticleBase {
      * @param tokens the accepted bearer tokens (at least one)
      */
     public record Services(String host, int port, Duration shutdownTimeout, long maxUploadBytes, List<String> tokens,
-                           Duration webSocketIdleTimeout, VoiceLibrary library, List<ReadinessCheck> readiness) {
+                           Duration webSocketIdleTimeout, Duration synthesisStallTimeout, VoiceLibrary library, List<ReadinessCheck> readiness) {
     }
 
     private final Services services;
@@ -69,7 +69,7 @@ public final class HttpApiVerticle extends VerticleBase {
         router.route("/api/*").handler(auth);
         router.route("/api-ws/*").handler(auth);
         new ReferenceAudioRoutes(services.library(), services.maxUploadBytes()).mount(router);
-        SynthesisClient synthesis = new SynthesisClient(vertx);
+        SynthesisClient synthesis = new SynthesisClient(vertx, services.synthesisStallTimeout());
         new SpeechRoutes(services.library(), synthesis).mount(router);
         router.get(SPEECH_SOCKET_PATH).handler(ctx -> {
             if (!"websocket".equalsIgnoreCase(ctx.request().getHeader("Upgrade"))) {

@@ -41,6 +41,7 @@ public final class ConfigLoader {
         HTTP_PORT("http.port", "COSYVOICE_HTTP_PORT"),
         HTTP_SHUTDOWN_TIMEOUT("http.shutdown-timeout", "COSYVOICE_HTTP_SHUTDOWN_TIMEOUT"),
         WEBSOCKET_IDLE_TIMEOUT("websocket.idle-timeout", "COSYVOICE_WEBSOCKET_IDLE_TIMEOUT"),
+        SYNTHESIS_STALL_TIMEOUT("synthesis.stall-timeout", "COSYVOICE_SYNTHESIS_STALL_TIMEOUT"),
         API_TOKENS("api.tokens", "COSYVOICE_API_TOKENS"),
         DATA_DIR("data.dir", "COSYVOICE_DATA_DIR"),
         DATABASE_URL("database.url", "COSYVOICE_DATABASE_URL"),
@@ -177,7 +178,8 @@ public final class ConfigLoader {
                     text(Setting.HTTP_HOST).orElse(HttpConfig.DEFAULTS.host()),
                     integer(Setting.HTTP_PORT, 0, 65535).orElse(HttpConfig.DEFAULTS.port()),
                     duration(Setting.HTTP_SHUTDOWN_TIMEOUT).orElse(HttpConfig.DEFAULTS.shutdownTimeout()),
-                    duration(Setting.WEBSOCKET_IDLE_TIMEOUT).orElse(HttpConfig.DEFAULTS.webSocketIdleTimeout()));
+                    duration(Setting.WEBSOCKET_IDLE_TIMEOUT).orElse(HttpConfig.DEFAULTS.webSocketIdleTimeout()),
+                    duration(Setting.SYNTHESIS_STALL_TIMEOUT).orElse(HttpConfig.DEFAULTS.synthesisStallTimeout()));
             Path dataDir = path(Setting.DATA_DIR).orElse(Path.of("data")).toAbsolutePath().normalize();
             var database = new DatabaseConfig(databaseUrl(),
                     integer(Setting.DATABASE_POOL_SIZE, 1, 1000).orElse(DatabaseConfig.DEFAULTS.poolSize()));

@@ -27,9 +27,12 @@ public final class SynthesisClient {
     private static final long START_TIMEOUT_MS = 10_000;
 
     private final Vertx vertx;
+    private final java.time.Duration stallTimeout;
 
-    public SynthesisClient(Vertx vertx) {
+    /** @param stallTimeout how long a job that owes audio may stay silent before it fails */
+    public SynthesisClient(Vertx vertx, java.time.Duration stallTimeout) {
         this.vertx = vertx;
+        this.stallTimeout = stallTimeout;
         SynthesisMessages.registerCodecs(vertx);
     }
 
@@ -41,7 +44,7 @@ public final class SynthesisClient {
     public Future<SynthesisStream> start(Request request) {
         String jobId = UUID.randomUUID().toString();
         String outputAddress = "cosyvoice.synthesis.output." + jobId;
-        SynthesisStream stream = new SynthesisStream(vertx, jobId);
+        SynthesisStream stream = new SynthesisStream(vertx, jobId, stallTimeout.toMillis(), request.textComplete(), INITIAL_CREDITS);
         MessageConsumer<Output> consumer = vertx.eventBus().localConsumer(outputAddress, message -> stream.receive(message.body()));
         Job job = new Job(jobId, outputAddress, request.voiceId(), request.mode(), request.instruct(), request.seed(),
                 request.speed(), request.sentences(), request.textComplete(), INITIAL_CREDITS);

@@ -35,15 +35,25 @@ public final class SynthesisStream {
     private boolean opened;
     private final java.util.ArrayDeque<Output> early = new java.util.ArrayDeque<>();
 
-    SynthesisStream(Vertx vertx, String jobId) {
+    /** Watchdog: the backend owes output (all text sent) and holds credits, yet sends nothing. */
+    private final long stallTimeoutMs;
+    private boolean textComplete;
+    private int creditsHeld;
+    private long stallTimer = -1;
+
+    SynthesisStream(Vertx vertx, String jobId, long stallTimeoutMs, boolean textComplete, int initialCredits) {
         this.vertx = vertx;
         this.jobId = jobId;
+        this.stallTimeoutMs = stallTimeoutMs;
+        this.textComplete = textComplete;
+        this.creditsHeld = initialCredits;
     }
 
     SynthesisStream accepted(Accepted accepted, MessageConsumer<Output> consumer) {
         this.inputAddress = accepted.inputAddress();
         this.speedApplied = accepted.speedApplied();
         this.consumer = consumer;
+        watch();
         return this;
     }
 
@@ -75,6 +85,8 @@ public final class SynthesisStream {
     public void addSentences(List<String> sentences, boolean last) {
         if (!done && (!sentences.isEmpty() || last)) {
             vertx.eventBus().send(inputAddress, new MoreText(sentences, last));
+            textComplete |= last;
+            watch();
         }
     }
 
@@ -82,6 +94,8 @@ public final class SynthesisStream {
     public void credit(int chunks) {
         if (!done) {
             vertx.eventBus().send(inputAddress, new Credit(chunks));
+            creditsHeld += chunks;
+            watch();
         }
     }
 
@@ -110,6 +124,10 @@ public final class SynthesisStream {
         if (done) {
             return;
         }
+        if (output instanceof Chunk) {
+            creditsHeld--;
+        }
+        watch();
         if (!opened) {
             early.add(output);
             return;
@@ -141,7 +159,25 @@ public final class SynthesisStream {
         }
     }
 
+    /** (Re)arms the stall watchdog while the backend owes output and may send it; disarms it otherwise. */
+    private void watch() {
+        if (stallTimer >= 0) {
+            vertx.cancelTimer(stallTimer);
+            stallTimer = -1;
+        }
+        if (!done && textComplete && creditsHeld > 0 && inputAddress != null) {
+            stallTimer = vertx.setTimer(stallTimeoutMs, id -> {
+                stallTimer = -1;
+                fail(ErrorCode.SERVICE_UNAVAILABLE, "the synthesis backend stopped responding; try again later");
+            });
+        }
+    }
+
     private void close() {
+        if (stallTimer >= 0) {
+            vertx.cancelTimer(stallTimer);
+            stallTimer = -1;
+        }
         if (consumer != null) {
             consumer.unregister();
         }

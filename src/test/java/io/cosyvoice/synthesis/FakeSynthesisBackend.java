@@ -41,6 +41,8 @@ public final class FakeSynthesisBackend extends VerticleBase {
     public final ConcurrentHashMap<String, List<String>> sentencesByJob = new ConcurrentHashMap<>();
     /** Pause between chunks, to look like a model at work. */
     public volatile long chunkDelayMs;
+    /** Accept jobs but never send anything: a backend that hangs. */
+    public volatile boolean stall;
 
     @Override
     public Future<?> start() {
@@ -131,7 +133,7 @@ public final class FakeSynthesisBackend extends VerticleBase {
         }
 
         void pump() {
-            if (over || pumping) {
+            if (over || pumping || stall) {
                 return;
             }
             if (credits > 0 && !ready.isEmpty()) {
