@@ -1,0 +1,1 @@
+"""Shared code of models/: the model-directory contract, graph export wrappers, random-weight twins."""
