@@ -1,0 +1,1 @@
+"""Reference CosyVoice2 inference over the model-directory graphs (numpy + onnxruntime)."""
