@@ -45,6 +45,7 @@ def build_model_directory(sources: ModelSources, out_dir: Path, *, variant: str,
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    work.chmod(0o755)  # mkdtemp's 0700 would follow the directory into place
     try:
         steps: list[tuple[str, Callable[[], object]]] = [
             ("tokenizer.json", lambda: sources.write_tokenizer(work / "tokenizer.json")),

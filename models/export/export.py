@@ -59,15 +59,20 @@ def load_official(cosyvoice: Path, checkpoint: Path):
 
 
 def fold_weight_norm(module) -> int:
-    """Replaces weight-norm parametrizations by the plain weights they compute, so the graph holds
-    one weight per convolution. (The official HiFTGenerator.remove_weight_norm predates
-    torch's parametrizations and fails on them.) Returns how many were folded."""
+    """Replaces weight norm by the plain weights it computes, so the graph holds one weight per
+    convolution. Handles torch's parametrizations (what the official code uses on current torch) and
+    the older hook form. (The official HiFTGenerator.remove_weight_norm predates parametrizations and
+    fails on them.) Returns how many were folded."""
+    import torch
     from torch.nn.utils import parametrize
 
     folded = 0
     for sub in module.modules():
         if parametrize.is_parametrized(sub, "weight"):
             parametrize.remove_parametrizations(sub, "weight", leave_parametrized=True)
+            folded += 1
+        elif hasattr(sub, "weight_g") and hasattr(sub, "weight_v"):
+            torch.nn.utils.remove_weight_norm(sub)
             folded += 1
     return folded
 
