@@ -325,7 +325,7 @@ public final class Resampler {
         return (a + b - 1) / b;
     }
 
-    private static int gcd(int a, int b) {
+    static int gcd(int a, int b) {
         while (b != 0) {
             int t = a % b;
             a = b;
