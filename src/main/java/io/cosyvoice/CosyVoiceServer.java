@@ -3,9 +3,15 @@ package io.cosyvoice;
 import io.cosyvoice.api.ApiTokens;
 import io.cosyvoice.api.HttpApiVerticle;
 import io.cosyvoice.api.ReadinessCheck;
+import io.cosyvoice.config.EngineConfig;
 import io.cosyvoice.config.ServerConfig;
 import io.cosyvoice.database.Database;
+import io.cosyvoice.engine.Engine;
+import io.cosyvoice.engine.EngineBackendVerticle;
+import io.cosyvoice.engine.EngineOptions;
+import io.cosyvoice.engine.ModelException;
 import io.cosyvoice.storage.BlobStore;
+import io.cosyvoice.synthesis.BackendPromptSource;
 import io.cosyvoice.voice.VoiceLibrary;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -18,8 +24,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -40,9 +48,14 @@ public final class CosyVoiceServer {
     private final BlobStore blobs;
     private final String deploymentId;
     private final long sweepTimer;
+    private final Optional<RunningEngine> engine;
+
+    /** The engine of this process and the verticle that serves it on the event bus. */
+    private record RunningEngine(Engine engine, String deploymentId) {
+    }
 
     private CosyVoiceServer(Vertx vertx, ServerConfig config, int port, Database database, BlobStore blobs,
-                            String deploymentId, long sweepTimer) {
+                            String deploymentId, long sweepTimer, Optional<RunningEngine> engine) {
         this.vertx = vertx;
         this.config = config;
         this.port = port;
@@ -50,6 +63,7 @@ public final class CosyVoiceServer {
         this.blobs = blobs;
         this.deploymentId = deploymentId;
         this.sweepTimer = sweepTimer;
+        this.engine = engine;
     }
 
     public static Future<CosyVoiceServer> start(ServerConfig config) {
@@ -68,12 +82,17 @@ public final class CosyVoiceServer {
                 .onSuccess(db -> undo.add(db::close));
         Future<BlobStore> blobs = database.compose(db -> BlobStore.open(vertx, config.storage()))
                 .onSuccess(store -> undo.add(store::close));
-        return blobs.compose(store -> {
+        Future<Optional<RunningEngine>> engine = blobs.compose(store -> startEngine(vertx, config.engine()))
+                .onSuccess(running -> running.ifPresent(r -> undo.add(r.engine()::close)));
+        return engine.compose(running -> {
             Database db = database.result();
-            VoiceLibrary library = new VoiceLibrary(vertx, db.pool(), store);
-            List<ReadinessCheck> readiness = List.of(
+            BlobStore store = blobs.result();
+            VoiceLibrary library = new VoiceLibrary(vertx, db.pool(), store, new BackendPromptSource(vertx));
+            List<ReadinessCheck> readiness = new ArrayList<>(List.of(
                     new ReadinessCheck("database", db.describe(), db::check),
-                    new ReadinessCheck("storage", store.describe(), store::check));
+                    new ReadinessCheck("storage", store.describe(), store::check)));
+            running.ifPresent(r -> readiness.add(new ReadinessCheck("model", r.engine().describe(),
+                    () -> Future.succeededFuture())));
             var services = new HttpApiVerticle.Services(config.http().host(), port, config.http().shutdownTimeout(),
                     config.maxUploadBytes(), tokens.result(), config.http().webSocketIdleTimeout(),
                     config.http().synthesisStallTimeout(), library, readiness);
@@ -84,13 +103,40 @@ public final class CosyVoiceServer {
                         long timer = vertx.setPeriodic(SWEEP_INTERVAL_MS, t -> library.sweepAbandonedUploads());
                         log.atInfo().addKeyValue("port", port).addKeyValue("database", db.describe())
                                 .addKeyValue("storage", store.describe()).log("cosyvoice-server listening");
-                        return new CosyVoiceServer(vertx, config, port, db, store, id, timer);
+                        return new CosyVoiceServer(vertx, config, port, db, store, id, timer, running);
                     });
         }).onFailure(err -> {
             for (int i = undo.size() - 1; i >= 0; i--) {
                 undo.get(i).run();
             }
         });
+    }
+
+    /**
+     * Loads the model and deploys the backend that serves it, or nothing when the engine is off.
+     * Loading reads and checks a few MB (tiny twin) to a few GB: on a worker thread.
+     */
+    private static Future<Optional<RunningEngine>> startEngine(Vertx vertx, EngineConfig config) {
+        if (!config.enabled()) {
+            log.atInfo().log("synthesis engine disabled (engine.enabled=false): this process serves the API only");
+            return Future.succeededFuture(Optional.empty());
+        }
+        Path dir = config.effectiveModelDir();
+        EngineOptions options = new EngineOptions(config.threads(), EngineOptions.resolveDevice(config.device()), config.cudaDeviceId(),
+                config.cudaMemoryLimit(), config.verifyHashes());
+        return vertx.executeBlocking(() -> {
+                    try {
+                        return Engine.open(dir, options);
+                    } catch (ModelException e) {
+                        throw new IllegalStateException("cannot load the model: " + e.getMessage(), e);
+                    }
+                }, false)
+                .compose(loaded -> vertx.deployVerticle(new EngineBackendVerticle(loaded, config.workers(), config.queueSize()))
+                        .recover(err -> {
+                            loaded.close();
+                            return Future.failedFuture(err);
+                        })
+                        .map(id -> Optional.of(new RunningEngine(loaded, id))));
     }
 
     /** The port the API listens on. */
@@ -115,6 +161,8 @@ public final class CosyVoiceServer {
         vertx.cancelTimer(sweepTimer);
         CompletableFuture<Void> componentsClosed = new CompletableFuture<>();
         vertx.undeploy(deploymentId)
+                .transform(r -> engine.map(e -> vertx.undeploy(e.deploymentId())
+                        .onComplete(v -> e.engine().close())).orElse(Future.succeededFuture()))
                 .transform(r -> blobs.close())
                 .transform(r -> database.close())
                 .onComplete(r -> componentsClosed.complete(null));

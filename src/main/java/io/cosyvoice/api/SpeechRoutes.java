@@ -45,8 +45,10 @@ final class SpeechRoutes {
         boolean stream = SpeechParameters.stream(body);
         List<String> sentences = TextPreparation.sentences(params.text(), "input.text");
         library.get(params.referenceAudioId())
-                .compose(voice -> synthesis.start(new SynthesisClient.Request(voice.id(), params.mode(), params.instruct(),
-                        params.seed(), params.speed(), sentences, true)))
+                .compose(voice -> library.promptFeatures(voice)
+                        .compose(prompt -> synthesis.start(new SynthesisClient.Request(voice.id(), voice.text(),
+                                prompt.orElse(null), params.mode(), params.instruct(), params.seed(), params.speed(),
+                                sentences, true, stream))))
                 .onSuccess(job -> {
                     if (stream) {
                         new SseWriter(ctx, params, job).start();

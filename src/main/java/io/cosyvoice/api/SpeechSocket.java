@@ -129,8 +129,10 @@ final class SpeechSocket {
             return Future.succeededFuture();
         }
         return library.get(params.referenceAudioId())
-                .compose(voice -> synthesis.start(new SynthesisClient.Request(voice.id(), params.mode(), params.instruct(),
-                        params.seed(), params.speed(), List.of(), false)))
+                .compose(voice -> library.promptFeatures(voice)
+                        .compose(prompt -> synthesis.start(new SynthesisClient.Request(voice.id(), voice.text(),
+                                prompt.orElse(null), params.mode(), params.instruct(), params.seed(), params.speed(),
+                                List.of(), false, true))))
                 .onSuccess(job -> {
                     task = new Task(taskId, params, job);
                     send(event("task-started", taskId, new JsonObject()));

@@ -51,6 +51,14 @@ public final class ConfigLoader {
         S3_REGION("s3.region", "COSYVOICE_S3_REGION"),
         S3_PATH_STYLE("s3.path-style", "COSYVOICE_S3_PATH_STYLE"),
         MODEL_DIR("model.dir", "COSYVOICE_MODEL_DIR"),
+        ENGINE_ENABLED("engine.enabled", "COSYVOICE_ENGINE_ENABLED"),
+        ENGINE_DEVICE("engine.device", "COSYVOICE_ENGINE_DEVICE"),
+        ENGINE_CUDA_DEVICE_ID("engine.cuda-device-id", "COSYVOICE_ENGINE_CUDA_DEVICE_ID"),
+        ENGINE_CUDA_MEMORY_LIMIT("engine.cuda-memory-limit", "COSYVOICE_ENGINE_CUDA_MEMORY_LIMIT"),
+        ENGINE_THREADS("engine.threads", "COSYVOICE_ENGINE_THREADS"),
+        ENGINE_WORKERS("engine.workers", "COSYVOICE_ENGINE_WORKERS"),
+        ENGINE_QUEUE_SIZE("engine.queue-size", "COSYVOICE_ENGINE_QUEUE_SIZE"),
+        ENGINE_VERIFY_HASHES("engine.verify-hashes", "COSYVOICE_ENGINE_VERIFY_HASHES"),
         MAX_UPLOAD_BYTES("upload.max-bytes", "COSYVOICE_MAX_UPLOAD_BYTES"),
         LOG_FORMAT("log.format", "COSYVOICE_LOG_FORMAT"),
         LOG_LEVEL("log.level", "COSYVOICE_LOG_LEVEL");
@@ -196,7 +204,19 @@ public final class ConfigLoader {
             var log = new LogConfig(
                     choice(Setting.LOG_FORMAT, LogConfig.Format.class).orElse(LogConfig.DEFAULTS.format()),
                     logLevel().orElse(LogConfig.DEFAULTS.level()));
-            return new ServerConfig(http, tokens(), dataDir, database, storage, modelDir, maxUpload, log);
+            String device = text(Setting.ENGINE_DEVICE).map(v -> v.toLowerCase(Locale.ROOT)).orElse(EngineConfig.DEFAULTS.device());
+            if (!device.equals("auto") && !device.equals("cpu") && !device.equals("cuda")) {
+                throw fail(Setting.ENGINE_DEVICE, "expected auto, cpu or cuda, got '" + device + "'");
+            }
+            var engine = new EngineConfig(
+                    bool(Setting.ENGINE_ENABLED).orElse(EngineConfig.DEFAULTS.enabled()), modelDir, device,
+                    integer(Setting.ENGINE_CUDA_DEVICE_ID, 0, 64).orElse(EngineConfig.DEFAULTS.cudaDeviceId()),
+                    longInteger(Setting.ENGINE_CUDA_MEMORY_LIMIT, 0, Long.MAX_VALUE).orElse(EngineConfig.DEFAULTS.cudaMemoryLimit()),
+                    integer(Setting.ENGINE_THREADS, 0, 1024).orElse(EngineConfig.DEFAULTS.threads()),
+                    integer(Setting.ENGINE_WORKERS, 1, 1024).orElse(EngineConfig.DEFAULTS.workers()),
+                    integer(Setting.ENGINE_QUEUE_SIZE, 0, 100_000).orElse(EngineConfig.DEFAULTS.queueSize()),
+                    bool(Setting.ENGINE_VERIFY_HASHES).orElse(EngineConfig.DEFAULTS.verifyHashes()));
+            return new ServerConfig(http, tokens(), dataDir, database, storage, engine, maxUpload, log);
         }
 
         private ConfigException fail(Setting setting, String problem) {

@@ -2,7 +2,6 @@ package io.cosyvoice.config;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * Every setting of the server, immutable, validated. Built by {@link ConfigLoader} from
@@ -10,7 +9,7 @@ import java.util.Optional;
  *
  * @param apiTokens      accepted bearer tokens; empty means "generate one in the data directory"
  * @param dataDir        the server's own files: generated token, embedded database, default audio store
- * @param modelDir       the model directory; empty means the built-in default
+ * @param engine         the synthesis engine of this process
  * @param maxUploadBytes the largest reference-audio file accepted
  */
 public record ServerConfig(
@@ -19,7 +18,7 @@ public record ServerConfig(
         Path dataDir,
         DatabaseConfig database,
         StorageConfig storage,
-        Optional<Path> modelDir,
+        EngineConfig engine,
         long maxUploadBytes,
         LogConfig log) {
 

@@ -23,4 +23,29 @@ public record EngineOptions(int intraOpThreads, String device, int cudaDeviceId,
   public boolean cuda() {
     return device.equals("cuda");
   }
+
+  /**
+   * The device for a configured {@code auto}, {@code cpu} or {@code cuda}: {@code auto} follows the
+   * build (a {@code -Pcuda} build carries onnxruntime_gpu), so a GPU build never falls back to the
+   * CPU silently.
+   */
+  public static String resolveDevice(String configured) {
+    if (!configured.equals("auto")) {
+      return configured;
+    }
+    return onnxRuntimeArtifact().equals("onnxruntime_gpu") ? "cuda" : "cpu";
+  }
+
+  /** Which ONNX Runtime this build carries, from the properties Maven wrote at build time. */
+  public static String onnxRuntimeArtifact() {
+    try (var in = EngineOptions.class.getResourceAsStream("build.properties")) {
+      var properties = new java.util.Properties();
+      if (in != null) {
+        properties.load(in);
+      }
+      return properties.getProperty("onnxruntime.artifact", "onnxruntime");
+    } catch (java.io.IOException e) {
+      return "onnxruntime";
+    }
+  }
 }

@@ -16,7 +16,9 @@ final class LocalCodec<T> implements MessageCodec<T, T> {
     private static final List<Class<?>> TYPES = List.of(
             SynthesisMessages.Job.class, SynthesisMessages.Accepted.class, SynthesisMessages.MoreText.class,
             SynthesisMessages.Credit.class, SynthesisMessages.Cancel.class, SynthesisMessages.Chunk.class,
-            SynthesisMessages.End.class, SynthesisMessages.Failure.class);
+            SynthesisMessages.End.class, SynthesisMessages.Failure.class, SynthesisMessages.EngineQuery.class,
+            SynthesisMessages.EngineInfo.class, SynthesisMessages.PromptRequest.class,
+            io.cosyvoice.voice.PromptFeatures.class);
 
     private final String name;
 

@@ -5,6 +5,7 @@ import io.cosyvoice.error.ServiceException;
 import io.cosyvoice.synthesis.SynthesisMessages.Accepted;
 import io.cosyvoice.synthesis.SynthesisMessages.Job;
 import io.cosyvoice.synthesis.SynthesisMessages.Output;
+import io.cosyvoice.voice.PromptFeatures;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -37,8 +38,9 @@ public final class SynthesisClient {
     }
 
     /** What to synthesise; see {@link Job} for the fields. */
-    public record Request(UUID voiceId, SynthesisMode mode, String instruct, OptionalLong seed, double speed,
-                          List<String> sentences, boolean textComplete) {
+    public record Request(UUID voiceId, String promptText, PromptFeatures prompt, SynthesisMode mode, String instruct,
+                          OptionalLong seed, double speed, List<String> sentences, boolean textComplete,
+                          boolean streaming) {
     }
 
     public Future<SynthesisStream> start(Request request) {
@@ -46,8 +48,9 @@ public final class SynthesisClient {
         String outputAddress = "cosyvoice.synthesis.output." + jobId;
         SynthesisStream stream = new SynthesisStream(vertx, jobId, stallTimeout.toMillis(), request.textComplete(), INITIAL_CREDITS);
         MessageConsumer<Output> consumer = vertx.eventBus().localConsumer(outputAddress, message -> stream.receive(message.body()));
-        Job job = new Job(jobId, outputAddress, request.voiceId(), request.mode(), request.instruct(), request.seed(),
-                request.speed(), request.sentences(), request.textComplete(), INITIAL_CREDITS);
+        Job job = new Job(jobId, outputAddress, request.voiceId(), request.promptText(), request.prompt(), request.mode(),
+                request.instruct(), request.seed(), request.speed(), request.sentences(), request.textComplete(),
+                INITIAL_CREDITS, request.streaming());
         return consumer.completion()
                 .compose(v -> vertx.eventBus().<Accepted>request(SynthesisMessages.JOBS_ADDRESS, job,
                         new DeliveryOptions().setSendTimeout(START_TIMEOUT_MS)))
@@ -55,7 +58,8 @@ public final class SynthesisClient {
                 .recover(err -> consumer.unregister().transform(ignored -> Future.failedFuture(startFailure(err))));
     }
 
-    private static Throwable startFailure(Throwable err) {
+    /** Maps an event-bus failure of a backend request to what the API reports. */
+    static Throwable startFailure(Throwable err) {
         if (err instanceof ReplyException reply) {
             return switch (reply.failureType()) {
                 case NO_HANDLERS -> new ServiceException(ErrorCode.SERVICE_UNAVAILABLE,

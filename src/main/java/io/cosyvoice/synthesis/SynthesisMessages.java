@@ -2,6 +2,8 @@ package io.cosyvoice.synthesis;
 
 import io.cosyvoice.error.ErrorCode;
 
+import io.cosyvoice.voice.PromptFeatures;
+
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.UUID;
@@ -28,6 +30,10 @@ public final class SynthesisMessages {
 
     /** Where backends take jobs. */
     public static final String JOBS_ADDRESS = "cosyvoice.synthesis.jobs";
+    /** Where backends answer {@link EngineQuery} with {@link EngineInfo}. */
+    public static final String ENGINE_ADDRESS = "cosyvoice.synthesis.engine";
+    /** Where backends turn a {@link PromptRequest} into {@link io.cosyvoice.voice.PromptFeatures}. */
+    public static final String PROMPT_ADDRESS = "cosyvoice.synthesis.prompt";
     /** The sample rate of every {@link Chunk}: CosyVoice2's native rate. */
     public static final int SAMPLE_RATE = 24000;
 
@@ -45,18 +51,41 @@ public final class SynthesisMessages {
      * @param jobId          unique, for logs and addresses
      * @param outputAddress  where the backend sends Chunk, End and Failure
      * @param voiceId        the reference audio whose voice to use
+     * @param promptText     the reference audio's transcript (the zero-shot mode's prompt text)
+     * @param prompt         the voice's prompt features for the backend's model version; null when none could be had
      * @param instruct       the instruction ({@link SynthesisMode#INSTRUCT} only), else empty
      * @param seed           makes the job reproducible when present
      * @param speed          requested speaking rate; a backend that applies it says so in {@link Accepted}
      * @param sentences      prepared (normalised, split) text, in order
      * @param textComplete   false when more sentences will come as {@link MoreText}
      * @param initialCredits chunks the backend may send before the first {@link Credit}
+     * @param streaming      true when audio should come as soon as it can (SSE, WebSocket); false when the whole
+     *                       result is awaited, which lets the model use its non-streaming (full-attention) mode
      */
-    public record Job(String jobId, String outputAddress, UUID voiceId, SynthesisMode mode, String instruct,
-                      OptionalLong seed, double speed, List<String> sentences, boolean textComplete, int initialCredits) {
+    public record Job(String jobId, String outputAddress, UUID voiceId, String promptText, PromptFeatures prompt,
+                      SynthesisMode mode, String instruct, OptionalLong seed, double speed, List<String> sentences,
+                      boolean textComplete, int initialCredits, boolean streaming) {
         public Job {
             sentences = List.copyOf(sentences);
         }
+    }
+
+    /** Asks a backend which model it runs. */
+    public record EngineQuery() {
+    }
+
+    /**
+     * The model a backend runs.
+     *
+     * @param modelVersion  the model directory's version; prompt features are tied to it
+     * @param description   what logs and health checks show (variant and version)
+     * @param randomWeights true for the random-weight twins: their audio is noise
+     */
+    public record EngineInfo(String modelVersion, String description, boolean randomWeights) {
+    }
+
+    /** Mono audio in [-1, 1] to analyse for a voice's prompt features. */
+    public record PromptRequest(float[] samples, int sampleRate) {
     }
 
     /**

@@ -112,4 +112,49 @@ final class ReferenceAudioRepository {
                 row.getString("checksum"),
                 row.getString("storage_key"));
     }
+
+    /** Stores features computed by one model version; a second computation of the same pair wins. */
+    Future<Void> savePromptFeatures(UUID id, PromptFeatures features) {
+        java.nio.ByteBuffer mel = java.nio.ByteBuffer.allocate(features.promptMel().length * Float.BYTES)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        mel.asFloatBuffer().put(features.promptMel());
+        Integer[] tokens = java.util.Arrays.stream(features.speechTokens()).boxed().toArray(Integer[]::new);
+        Float[] embedding = new Float[features.speakerEmbedding().length];
+        for (int i = 0; i < embedding.length; i++) {
+            embedding[i] = features.speakerEmbedding()[i];
+        }
+        return pool.preparedQuery("INSERT INTO prompt_features (reference_audio_id, model_version, speech_tokens, "
+                        + "speaker_embedding, prompt_mel, prompt_mel_frames) VALUES ($1, $2, $3, $4, $5, $6) "
+                        + "ON CONFLICT (reference_audio_id, model_version) DO UPDATE SET speech_tokens = EXCLUDED.speech_tokens, "
+                        + "speaker_embedding = EXCLUDED.speaker_embedding, prompt_mel = EXCLUDED.prompt_mel, "
+                        + "prompt_mel_frames = EXCLUDED.prompt_mel_frames, created_at = now()")
+                .execute(Tuple.of(id, features.modelVersion(), tokens, embedding,
+                        io.vertx.core.buffer.Buffer.buffer(mel.array()), features.promptMelFrames()))
+                .mapEmpty();
+    }
+
+    /** Features of a visible reference audio for one model version, if computed. */
+    Future<Optional<PromptFeatures>> findPromptFeatures(UUID id, String modelVersion) {
+        return pool.preparedQuery("SELECT p.speech_tokens, p.speaker_embedding, p.prompt_mel, p.prompt_mel_frames "
+                        + "FROM prompt_features p JOIN reference_audio r ON r.id = p.reference_audio_id "
+                        + "WHERE p.reference_audio_id = $1 AND p.model_version = $2 AND r.state = 'ready'")
+                .execute(Tuple.of(id, modelVersion))
+                .map(rows -> {
+                    if (rows.size() == 0) {
+                        return Optional.empty();
+                    }
+                    Row row = rows.iterator().next();
+                    int[] tokens = java.util.Arrays.stream(row.getArrayOfIntegers(0)).mapToInt(Integer::intValue).toArray();
+                    Float[] boxed = row.getArrayOfFloats(1);
+                    float[] embedding = new float[boxed.length];
+                    for (int i = 0; i < boxed.length; i++) {
+                        embedding[i] = boxed[i];
+                    }
+                    java.nio.FloatBuffer melBuffer = java.nio.ByteBuffer.wrap(row.getBuffer(2).getBytes())
+                            .order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+                    float[] mel = new float[melBuffer.remaining()];
+                    melBuffer.get(mel);
+                    return Optional.of(new PromptFeatures(modelVersion, tokens, embedding, mel, row.getInteger(3)));
+                });
+    }
 }

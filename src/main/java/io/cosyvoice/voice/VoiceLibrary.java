@@ -24,6 +24,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.UUID;
 
 /**
@@ -54,17 +55,24 @@ public final class VoiceLibrary {
     private final ReferenceAudioRepository repository;
     private final BlobStore blobs;
     private final Duration abandonedAfter;
+    private final PromptFeatureSource prompts;
 
-    VoiceLibrary(Vertx vertx, Pool pool, BlobStore blobs, Duration abandonedAfter) {
+    VoiceLibrary(Vertx vertx, Pool pool, BlobStore blobs, Duration abandonedAfter, PromptFeatureSource prompts) {
         this.vertx = vertx;
         this.pool = pool;
+        this.prompts = prompts;
         this.repository = new ReferenceAudioRepository(pool);
         this.blobs = blobs;
         this.abandonedAfter = abandonedAfter;
     }
 
-    public VoiceLibrary(Vertx vertx, Pool pool, BlobStore blobs) {
-        this(vertx, pool, blobs, ABANDONED_AFTER);
+    VoiceLibrary(Vertx vertx, Pool pool, BlobStore blobs, Duration abandonedAfter) {
+        this(vertx, pool, blobs, abandonedAfter, PromptFeatureSource.NONE);
+    }
+
+    /** @param prompts computes prompt features (the synthesis backend); {@link PromptFeatureSource#NONE} for none */
+    public VoiceLibrary(Vertx vertx, Pool pool, BlobStore blobs, PromptFeatureSource prompts) {
+        this(vertx, pool, blobs, ABANDONED_AFTER, prompts);
     }
 
     /** Validates, stores and registers an upload; completes with the visible record. */
@@ -89,7 +97,80 @@ public final class VoiceLibrary {
         byte[] bytes = upload.data().getBytes();
         // decoding a 30 s file takes milliseconds of CPU: off the event loop
         return vertx.executeBlocking(() -> inspect(bytes, upload), false)
-                .compose(decoded -> store(upload, text, bytes, decoded));
+                .compose(decoded -> prepare(decoded.audio())
+                        .compose(features -> store(upload, text, bytes, decoded)
+                                .compose(saved -> features.map(f -> savePromptFeatures(saved, f)).orElse(Future.succeededFuture())
+                                        .map(saved))));
+    }
+
+    /**
+     * Prompt features of an upload, before anything is written: audio the model cannot use is
+     * refused here. Without a reachable backend the upload goes on and its features are computed
+     * at its first synthesis.
+     */
+    private Future<Optional<PromptFeatures>> prepare(DecodedAudio audio) {
+        return prompts.modelVersion().compose(version -> version.isEmpty()
+                ? Future.succeededFuture(Optional.<PromptFeatures>empty())
+                : prompts.compute(mono(audio), audio.sampleRate()).map(Optional::of)
+                        .recover(err -> err instanceof ServiceException e && e.code() == ErrorCode.INVALID_PARAMETER
+                                ? Future.failedFuture(e)
+                                : Future.succeededFuture(Optional.<PromptFeatures>empty())));
+    }
+
+    private Future<Void> savePromptFeatures(ReferenceAudio audio, PromptFeatures features) {
+        return repository.savePromptFeatures(audio.id(), features)
+                .onFailure(err -> log.atWarn().addKeyValue("id", audio.id()).addKeyValue("cause", err.toString())
+                        .log("could not keep prompt features; they will be computed again at the first synthesis"))
+                .recover(err -> Future.succeededFuture());
+    }
+
+    /**
+     * The prompt features of a voice for the running model: stored ones when this model version
+     * made them, otherwise computed now from the stored audio and kept. Empty when no backend is
+     * reachable (then there is nothing to synthesise with anyway).
+     */
+    public Future<Optional<PromptFeatures>> promptFeatures(ReferenceAudio audio) {
+        return prompts.modelVersion().compose(version -> {
+            if (version.isEmpty()) {
+                return Future.succeededFuture(Optional.empty());
+            }
+            return repository.findPromptFeatures(audio.id(), version.get())
+                    .recover(err -> Future.failedFuture(databaseFailure("read prompt features", err)))
+                    .compose(found -> found.isPresent() ? Future.succeededFuture(found)
+                            : audio(audio)
+                                    .compose(bytes -> vertx.executeBlocking(() -> decodeStored(audio, bytes), false))
+                                    .compose(decoded -> prompts.compute(mono(decoded), decoded.sampleRate()))
+                                    .compose(features -> savePromptFeatures(audio, features).map(Optional.of(features))));
+        });
+    }
+
+    private static DecodedAudio decodeStored(ReferenceAudio audio, Buffer bytes) {
+        try {
+            return AudioDecoder.decode(bytes.getBytes(), new AudioHint(audio.filename(), audio.format().mimeType(),
+                    audio.format() == io.cosyvoice.audio.AudioFormat.PCM
+                    ? java.util.OptionalInt.of(audio.sampleRate()) : java.util.OptionalInt.empty()));
+        } catch (AudioDecodeException e) {
+            throw new ServiceException(ErrorCode.INTERNAL_ERROR, "stored reference audio " + audio.id()
+                    + " no longer decodes: " + e.getMessage());
+        }
+    }
+
+    /** Channels averaged: the model takes one voice signal. */
+    static float[] mono(DecodedAudio audio) {
+        int channels = audio.channels();
+        float[] samples = audio.samples();
+        if (channels == 1) {
+            return samples;
+        }
+        float[] mono = new float[samples.length / channels];
+        for (int i = 0; i < mono.length; i++) {
+            float sum = 0;
+            for (int c = 0; c < channels; c++) {
+                sum += samples[i * channels + c];
+            }
+            mono[i] = sum / channels;
+        }
+        return mono;
     }
 
     private static Inspected inspect(byte[] bytes, NewReferenceAudio upload) {

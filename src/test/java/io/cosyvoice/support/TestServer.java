@@ -55,6 +55,8 @@ public final class TestServer implements AutoCloseable {
         env.put("COSYVOICE_DATA_DIR", tempDir("cosyvoice-data").toString());
         env.put("COSYVOICE_DATABASE_URL", SharedPostgres.newDatabaseUrl());
         env.put("COSYVOICE_HTTP_SHUTDOWN_TIMEOUT", "5s");
+        // the API tests drive the test backend; EngineApiTest starts the real engine (withEngine)
+        env.put("COSYVOICE_ENGINE_ENABLED", "false");
         return env;
     }
 
@@ -65,6 +67,15 @@ public final class TestServer implements AutoCloseable {
     /** The server with the test synthesis backend deployed beside it. */
     public static TestServer start(Map<String, String> env) {
         return start(env, true);
+    }
+
+    /** The server with the real engine on the committed tiny twin, and no test backend. */
+    public static TestServer withEngine(Map<String, String> overrides) {
+        Map<String, String> env = defaults();
+        env.put("COSYVOICE_ENGINE_ENABLED", "true");
+        env.put("COSYVOICE_ENGINE_THREADS", "1");
+        env.putAll(overrides);
+        return start(env, false);
     }
 
     public static TestServer start(Map<String, String> env, boolean withBackend) {
@@ -90,7 +101,7 @@ public final class TestServer implements AutoCloseable {
     /** A new server on the same settings (same data directory, database and storage). */
     public TestServer restart() {
         close();
-        return start(env);
+        return start(env, backend != null);
     }
 
     public Map<String, String> env() {

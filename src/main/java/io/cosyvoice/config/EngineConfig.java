@@ -1,0 +1,32 @@
+package io.cosyvoice.config;
+
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * The synthesis engine of this process.
+ *
+ * @param enabled         run the engine here (false: this process only serves the API)
+ * @param modelDir        the model directory; empty means the committed tiny twin, {@link #DEFAULT_MODEL_DIR}
+ * @param device          {@code auto} (cuda in a {@code -Pcuda} build, else cpu), {@code cpu} or {@code cuda}
+ * @param cudaDeviceId    which GPU with {@code cuda}
+ * @param cudaMemoryLimit bytes ONNX Runtime's CUDA arena may take, 0 for no limit
+ * @param threads         ONNX Runtime threads per graph call, 0 for one per core
+ * @param workers         syntheses that run at once
+ * @param queueSize       jobs that may wait for a worker before new ones get 429
+ * @param verifyHashes    check every model file's SHA-256 at start-up
+ */
+public record EngineConfig(boolean enabled, Optional<Path> modelDir, String device, int cudaDeviceId,
+                           long cudaMemoryLimit, int threads, int workers, int queueSize, boolean verifyHashes) {
+
+    /** The random-weight twin committed with the sources, relative to the working directory. */
+    public static final Path DEFAULT_MODEL_DIR = Path.of("models", "random", "tiny");
+
+    public static final EngineConfig DEFAULTS =
+            new EngineConfig(true, Optional.empty(), "auto", 0, 0, 0, 2, 32, false);
+
+    /** The directory to load: the configured one, or the default. */
+    public Path effectiveModelDir() {
+        return modelDir.orElse(DEFAULT_MODEL_DIR).toAbsolutePath().normalize();
+    }
+}

@@ -1,0 +1,265 @@
+package io.cosyvoice.engine;
+
+import io.cosyvoice.error.ErrorCode;
+import io.cosyvoice.synthesis.SynthesisMessages;
+import io.cosyvoice.synthesis.SynthesisMessages.Accepted;
+import io.cosyvoice.synthesis.SynthesisMessages.Cancel;
+import io.cosyvoice.synthesis.SynthesisMessages.Chunk;
+import io.cosyvoice.synthesis.SynthesisMessages.Credit;
+import io.cosyvoice.synthesis.SynthesisMessages.End;
+import io.cosyvoice.synthesis.SynthesisMessages.EngineQuery;
+import io.cosyvoice.synthesis.SynthesisMessages.Failure;
+import io.cosyvoice.synthesis.SynthesisMessages.Job;
+import io.cosyvoice.synthesis.SynthesisMessages.MoreText;
+import io.cosyvoice.synthesis.SynthesisMessages.PromptRequest;
+import io.cosyvoice.voice.PromptFeatures;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.security.SecureRandom;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The synthesis backend of this process: takes jobs from the event bus and runs them on the
+ * {@link Engine}, on threads it owns (never an event loop or Vert.x's shared worker pool).
+ *
+ * <p>Each job runs on one worker thread, sentence by sentence with one voice. A chunk is sent only
+ * against a credit: without credits the worker waits (the client is slow), and a {@link Cancel}
+ * stops it between model steps. At most {@code workers} jobs run and {@code queueSize} wait;
+ * more are refused with 429.
+ */
+public final class EngineBackendVerticle extends VerticleBase {
+
+    private static final Logger log = LoggerFactory.getLogger(EngineBackendVerticle.class);
+    private static final SecureRandom SEEDS = new SecureRandom();
+
+    private final Engine engine;
+    private final int workers;
+    private final int queueSize;
+    private final AtomicInteger admitted = new AtomicInteger();
+    private final List<Run> runs = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private ExecutorService pool;
+
+    public EngineBackendVerticle(Engine engine, int workers, int queueSize) {
+        this.engine = engine;
+        this.workers = workers;
+        this.queueSize = queueSize;
+    }
+
+    @Override
+    public Future<?> start() {
+        SynthesisMessages.registerCodecs(vertx);
+        AtomicInteger threadCount = new AtomicInteger();
+        ThreadFactory threads = task -> {
+            Thread thread = new Thread(task, "cosyvoice-engine-" + threadCount.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        };
+        pool = Executors.newFixedThreadPool(workers, threads);
+        var bus = vertx.eventBus();
+        return Future.all(
+                bus.<Job>localConsumer(SynthesisMessages.JOBS_ADDRESS, this::job).completion(),
+                bus.<EngineQuery>localConsumer(SynthesisMessages.ENGINE_ADDRESS, m -> m.reply(engine.info())).completion(),
+                bus.<PromptRequest>localConsumer(SynthesisMessages.PROMPT_ADDRESS, this::prompt).completion());
+    }
+
+    @Override
+    public Future<?> stop() {
+        runs.forEach(run -> run.cancel("the server is stopping"));
+        return vertx.executeBlocking(() -> {
+            pool.shutdown();
+            if (!pool.awaitTermination(10, TimeUnit.SECONDS)) {
+                pool.shutdownNow();
+            }
+            return null;
+        }, false);
+    }
+
+    private void prompt(Message<PromptRequest> message) {
+        PromptRequest request = message.body();
+        vertx.executeBlocking(() -> engine.promptFeatures(request.samples(), request.sampleRate()), false)
+                .onSuccess(message::reply)
+                .onFailure(err -> {
+                    if (err instanceof IllegalArgumentException) {
+                        message.fail(400, "file: the model cannot use this audio: " + err.getMessage());
+                    } else {
+                        log.atError().setCause(err).log("prompt feature extraction failed");
+                        message.fail(500, "prompt feature extraction failed: " + err.getMessage());
+                    }
+                });
+    }
+
+    private void job(Message<Job> message) {
+        Job job = message.body();
+        PromptFeatures prompt = job.prompt();
+        if (prompt == null || !prompt.modelVersion().equals(engine.info().modelVersion())) {
+            message.fail(503, "the voice's prompt features are not ready for model " + engine.info().description()
+                    + "; try again");
+            return;
+        }
+        if (admitted.incrementAndGet() > workers + queueSize) {
+            admitted.decrementAndGet();
+            message.fail(429, "the synthesis engine is busy (" + workers + " running, " + queueSize
+                    + " waiting); try again later");
+            return;
+        }
+        Run run = new Run(job);
+        runs.add(run);
+        run.input.completion()
+                .onSuccess(v -> {
+                    message.reply(new Accepted(run.input.address(), true));
+                    pool.execute(run);
+                })
+                .onFailure(err -> {
+                    run.release();
+                    message.fail(500, err.getMessage());
+                });
+    }
+
+    /** One job: its input consumer lives on the event loop, its work on an engine thread. */
+    private final class Run implements Runnable {
+        private final Job job;
+        private final MessageConsumer<Object> input;
+        private final LinkedBlockingQueue<String> sentences = new LinkedBlockingQueue<>();
+        private final Semaphore credits;
+        private final long seed;
+        private volatile boolean textComplete;
+        private volatile String cancelled;
+        private volatile Thread worker;
+
+        Run(Job job) {
+            this.job = job;
+            this.credits = new Semaphore(job.initialCredits());
+            this.seed = job.seed().orElseGet(SEEDS::nextLong);
+            sentences.addAll(job.sentences());
+            textComplete = job.textComplete();
+            input = vertx.eventBus().localConsumer("cosyvoice.engine.input." + job.jobId(), message -> {
+                switch (message.body()) {
+                    case MoreText more -> {
+                        sentences.addAll(more.sentences());
+                        textComplete |= more.last();
+                        wake();
+                    }
+                    case Credit credit -> credits.release(credit.chunks());
+                    case Cancel cancel -> cancel(cancel.reason());
+                    default -> log.atWarn().addKeyValue("job", job.jobId()).log("ignored an unknown message");
+                }
+            });
+        }
+
+        void cancel(String reason) {
+            cancelled = reason;
+            wake();
+        }
+
+        private void wake() {
+            Thread thread = worker;
+            if (thread != null) {
+                thread.interrupt();
+            }
+        }
+
+        @Override
+        public void run() {
+            worker = Thread.currentThread();
+            long sequence = 0;
+            try {
+                int index = 0;
+                while (cancelled == null) {
+                    String sentence = nextSentence();
+                    if (sentence == null) {
+                        break;
+                    }
+                    int sentenceIndex = index++;
+                    long[] sent = {sequence};
+                    long started = System.nanoTime();
+                    engine.speak(new Engine.Utterance(sentence, job.mode(), job.promptText(), job.instruct(), job.prompt(),
+                                    seed + sentenceIndex, job.speed(), job.streaming()),
+                            samples -> {
+                                double seconds = (System.nanoTime() - started) / 1e9;
+                                awaitCredit();
+                                vertx.eventBus().send(job.outputAddress(), new Chunk(sent[0]++, sentenceIndex, samples, seconds));
+                            },
+                            () -> cancelled != null);
+                    sequence = sent[0];
+                }
+                if (cancelled == null) {
+                    vertx.eventBus().send(job.outputAddress(), new End(sequence));
+                }
+            } catch (Cancelled e) {
+                // the client is gone: nothing more to send
+            } catch (RuntimeException | Error e) {
+                log.atError().setCause(e).addKeyValue("job", job.jobId()).log("synthesis failed");
+                if (cancelled == null) {
+                    vertx.eventBus().send(job.outputAddress(), new Failure(ErrorCode.INTERNAL_ERROR,
+                            "synthesis failed: " + e.getMessage()));
+                }
+            } finally {
+                worker = null;
+                Thread.interrupted(); // a late wake-up must not leak into the next job on this thread
+                vertx.runOnContext(v -> input.unregister());
+                release();
+            }
+        }
+
+        /** The next sentence, waiting for text while the job's text is open; null when all is done. */
+        private String nextSentence() {
+            while (true) {
+                String next = sentences.poll();
+                if (next != null || textComplete) {
+                    return next == null ? sentences.poll() : next;
+                }
+                if (cancelled != null) {
+                    throw new Cancelled();
+                }
+                try {
+                    next = sentences.poll(1, TimeUnit.SECONDS);
+                    if (next != null) {
+                        return next;
+                    }
+                } catch (InterruptedException e) {
+                    // woken by text or a cancel: look again
+                }
+            }
+        }
+
+        private void awaitCredit() {
+            while (true) {
+                if (cancelled != null) {
+                    throw new Cancelled();
+                }
+                try {
+                    if (credits.tryAcquire(1, TimeUnit.SECONDS)) {
+                        return;
+                    }
+                } catch (InterruptedException e) {
+                    // woken by a cancel or new text: check and wait again
+                }
+            }
+        }
+
+        void release() {
+            if (runs.remove(this)) {
+                admitted.decrementAndGet();
+            }
+        }
+    }
+
+    /** Unwinds a cancelled job's worker. */
+    private static final class Cancelled extends RuntimeException {
+        Cancelled() {
+            super(null, null, false, false);
+        }
+    }
+}

@@ -1,0 +1,51 @@
+package io.cosyvoice.synthesis;
+
+import io.cosyvoice.synthesis.SynthesisMessages.EngineInfo;
+import io.cosyvoice.synthesis.SynthesisMessages.EngineQuery;
+import io.cosyvoice.synthesis.SynthesisMessages.PromptRequest;
+import io.cosyvoice.voice.PromptFeatureSource;
+import io.cosyvoice.voice.PromptFeatures;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+
+import java.util.Optional;
+
+/**
+ * Prompt features from whichever synthesis backend listens on the event bus: the model that will
+ * synthesise is the one that analyses the voice.
+ */
+public final class BackendPromptSource implements PromptFeatureSource {
+
+    private static final long INFO_TIMEOUT_MS = 5_000;
+    /** Analysing 30 s of audio takes well under a second; the rest is room for a busy backend. */
+    private static final long PROMPT_TIMEOUT_MS = 60_000;
+
+    private final Vertx vertx;
+
+    public BackendPromptSource(Vertx vertx) {
+        this.vertx = vertx;
+        SynthesisMessages.registerCodecs(vertx);
+    }
+
+    /** The running backend's model, or empty when none answers. */
+    public Future<Optional<EngineInfo>> engineInfo() {
+        return vertx.eventBus().<EngineInfo>request(SynthesisMessages.ENGINE_ADDRESS, new EngineQuery(),
+                        new DeliveryOptions().setSendTimeout(INFO_TIMEOUT_MS))
+                .map(reply -> Optional.of(reply.body()))
+                .recover(err -> Future.succeededFuture(Optional.empty()));
+    }
+
+    @Override
+    public Future<Optional<String>> modelVersion() {
+        return engineInfo().map(info -> info.map(EngineInfo::modelVersion));
+    }
+
+    @Override
+    public Future<PromptFeatures> compute(float[] mono, int sampleRate) {
+        return vertx.eventBus().<PromptFeatures>request(SynthesisMessages.PROMPT_ADDRESS, new PromptRequest(mono, sampleRate),
+                        new DeliveryOptions().setSendTimeout(PROMPT_TIMEOUT_MS))
+                .map(reply -> reply.body())
+                .recover(err -> Future.failedFuture(SynthesisClient.startFailure(err)));
+    }
+}

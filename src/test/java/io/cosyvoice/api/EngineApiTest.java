@@ -1,0 +1,216 @@
+package io.cosyvoice.api;
+
+import io.cosyvoice.audio.DecodedAudio;
+import io.cosyvoice.engine.NpyFile;
+import io.cosyvoice.support.Db;
+import io.cosyvoice.support.TestServer;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import static io.cosyvoice.api.SpeechTestSupport.audio;
+import static io.cosyvoice.api.SpeechTestSupport.body;
+import static io.cosyvoice.api.SpeechTestSupport.decode;
+import static io.cosyvoice.api.SpeechTestSupport.events;
+import static io.cosyvoice.api.SpeechTestSupport.rms;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The whole path with the real engine on the committed tiny twin: upload (prompt features computed
+ * and kept), then HTTP JSON, SSE and WebSocket synthesis in every mode, with the golden files of the
+ * reference pipeline as the yardstick where the API adds nothing (WAV at 24 kHz, volume 1).
+ */
+class EngineApiTest {
+
+    static final Path GOLDEN = Path.of("models/reference/golden");
+    static final String PROMPT_TEXT = "希望你以后能够做得比我还好哟。";
+
+    private static TestServer server;
+    private static String voice;
+    private static Vertx vertx;
+
+    @BeforeAll
+    static void start() throws Exception {
+        server = TestServer.withEngine(Map.of());
+        voice = server.uploadOk("prompt.wav", Files.readAllBytes(Path.of("models/reference/prompt.wav")), PROMPT_TEXT)
+                .getString("id");
+        vertx = Vertx.vertx();
+    }
+
+    @AfterAll
+    static void stop() {
+        vertx.close().await();
+        server.close();
+    }
+
+    private static JsonObject input(String mode, String text) {
+        JsonObject input = new JsonObject().put("mode", mode).put("reference_audio_id", voice).put("text", text);
+        if (mode.equals("natural_language_replication")) {
+            input.put("instruct", "用四川话说");
+        }
+        return input;
+    }
+
+    private static DecodedAudio speak(JsonObject input, String format) throws Exception {
+        HttpResponse<Buffer> response = server.speech(body(input.copy().put("output_format", format), false));
+        assertEquals(200, response.statusCode(), response.bodyAsString());
+        return decode(audio(List.of(response.bodyAsJsonObject())), format, input.getInteger("sample_rate", 24000));
+    }
+
+    @Test
+    void uploadKeepsTheVoicesPromptFeaturesForTheRunningModel() throws Exception {
+        String version = new JsonObject(Files.readString(Path.of("models/random/tiny/model.json")))
+                .getJsonObject("model").getString("version");
+        List<String> rows = Db.column(server.databaseUrl().orElseThrow(),
+                "SELECT model_version || ':' || array_to_string(speech_tokens, ',') FROM prompt_features WHERE reference_audio_id = '"
+                        + voice + "'");
+        assertEquals(1, rows.size(), rows.toString());
+        String[] parts = rows.getFirst().split(":");
+        assertEquals(version, parts[0]);
+        // the Java features and graphs give the reference pipeline's speech tokens exactly
+        JsonArray golden = new JsonObject(Files.readString(GOLDEN.resolve("prompt/speech_tokens.json"))).getJsonArray("speech_tokens");
+        String expected = String.join(",", golden.stream().map(Object::toString).toList());
+        assertTrue(expected.startsWith(parts[1]) && parts[1].split(",").length >= golden.size() - 1,
+                "stored " + parts[1] + "\ngolden " + expected);
+    }
+
+    @Test
+    void nonStreamingZeroShotReproducesTheGoldenAudio() throws Exception {
+        JsonObject golden = new JsonObject(Files.readString(GOLDEN.resolve("zero_shot/case.json")));
+        JsonObject inputs = golden.getJsonObject("inputs");
+        DecodedAudio audio = speak(input("fast_replication", inputs.getString("text")).put("seed", inputs.getLong("seed")), "wav");
+        float[] expected = NpyFile.map(GOLDEN.resolve("zero_shot/audio.npy")).toArray();
+        assertEquals(expected.length, audio.samples().length, "sample count");
+        double worst = 0;
+        for (int i = 0; i < expected.length; i++) {
+            worst = Math.max(worst, Math.abs(expected[i] - audio.samples()[i]));
+        }
+        // the goldens' 5e-3, plus 16-bit quantisation of the WAV
+        assertTrue(worst < 5e-3 + 2.0 / 32768, "max abs difference " + worst);
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+            "fast_replication, wav", "fast_replication, mp3", "fast_replication, pcm",
+            "cross_lingual_replication, wav", "cross_lingual_replication, mp3", "cross_lingual_replication, pcm",
+            "natural_language_replication, wav", "natural_language_replication, mp3", "natural_language_replication, pcm"})
+    void everyModeAndFormatGivesAudio(String mode, String format) throws Exception {
+        DecodedAudio audio = speak(input(mode, "今天天气很好，我们一起去公园散步吧。").put("seed", 11).put("sample_rate", 16000), format);
+        assertEquals(16000, audio.sampleRate());
+        assertTrue(audio.durationSeconds() > 0.5, audio.durationSeconds() + " s");
+        assertTrue(rms(audio.samples()) > 0.005, "not silent");
+    }
+
+    @Test
+    void aSeedMakesARequestReproducibleAndLongerTextGivesLongerAudio() throws Exception {
+        DecodedAudio first = speak(input("fast_replication", "你好，欢迎使用。").put("seed", 7), "wav");
+        DecodedAudio again = speak(input("fast_replication", "你好，欢迎使用。").put("seed", 7), "wav");
+        DecodedAudio other = speak(input("fast_replication", "你好，欢迎使用。").put("seed", 8), "wav");
+        assertArrayEquals(first.samples(), again.samples());
+        assertFalse(java.util.Arrays.equals(first.samples(), other.samples()));
+        DecodedAudio longer = speak(input("fast_replication",
+                "你好，欢迎使用。这是一段更长的文字，用来检查更长的文本会得到更长的语音输出。").put("seed", 7), "wav");
+        assertTrue(longer.durationSeconds() > 1.5 * first.durationSeconds(),
+                longer.durationSeconds() + " s vs " + first.durationSeconds() + " s");
+    }
+
+    @Test
+    void sseStreamsTheAudioInSeveralChunks() throws Exception {
+        String text = "这是一段更长的文字，用来检查流式输出会分成好几个音频块，而不是最后才一次性返回全部的声音。";
+        HttpResponse<Buffer> response = server.speech(body(input("fast_replication", text).put("seed", 3), true));
+        assertEquals(200, response.statusCode(), response.bodyAsString());
+        List<JsonObject> events = events(response.bodyAsString());
+        long audioEvents = events.stream().filter(e -> e.getJsonObject("output").getJsonObject("audio") != null).count();
+        assertTrue(audioEvents >= 2, events.size() + " events");
+        DecodedAudio audio = decode(audio(events), "wav", 24000);
+        assertTrue(audio.durationSeconds() > 1.0, audio.durationSeconds() + " s");
+    }
+
+    @ParameterizedTest
+    @CsvSource({"fast_replication", "cross_lingual_replication", "natural_language_replication"})
+    void aWebSocketTaskSpeaksInEveryMode(String mode) throws Exception {
+        WebSocketClient client = vertx.createWebSocketClient();
+        WebSocket socket = client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(server.port())
+                .setURI("/api-ws/v1/audio/speech").addHeader("Authorization", "Bearer " + TestServer.TOKEN)).await();
+        LinkedBlockingQueue<JsonObject> received = new LinkedBlockingQueue<>();
+        socket.textMessageHandler(text -> received.add(new JsonObject(text)));
+        String taskId = UUID.randomUUID().toString();
+        JsonObject parameters = new JsonObject().put("mode", mode).put("reference_audio_id", voice).put("output_format", "wav")
+                .put("sample_rate", 24000).put("speed", 1.0).put("seed", 5)
+                .put("instruct", mode.equals("natural_language_replication") ? "用开心的语气说" : "");
+        socket.writeTextMessage(action("run-task", taskId, new JsonObject().put("task_group", "audio").put("task", "tts")
+                .put("function", "SpeechSynthesizer").put("model", "cosyvoice-v2").put("parameters", parameters)
+                .put("input", new JsonObject()))).await();
+        assertEquals("task-started", event(next(received)));
+        socket.writeTextMessage(action("continue-task", taskId, new JsonObject().put("input", new JsonObject().put("text", "床前明月光，")))).await();
+        socket.writeTextMessage(action("continue-task", taskId, new JsonObject().put("input", new JsonObject().put("text", "疑是地上霜。")))).await();
+        socket.writeTextMessage(action("finish-task", taskId, new JsonObject().put("input", new JsonObject()))).await();
+        ByteArrayOutputStream audio = new ByteArrayOutputStream();
+        List<String> seen = new ArrayList<>();
+        while (true) {
+            JsonObject message = next(received);
+            seen.add(event(message));
+            if (event(message).equals("result-generated")) {
+                JsonObject output = message.getJsonObject("payload").getJsonObject("output");
+                if (output != null && output.getJsonObject("audio") != null) {
+                    audio.writeBytes(Base64.getDecoder().decode(output.getJsonObject("audio").getString("data")));
+                }
+            } else {
+                assertEquals("task-finished", event(message), message.encode());
+                break;
+            }
+        }
+        socket.close().await();
+        DecodedAudio decoded = decode(audio.toByteArray(), "wav", 24000);
+        assertTrue(decoded.durationSeconds() > 0.5, decoded.durationSeconds() + " s; events " + seen);
+    }
+
+    @Test
+    void readinessNamesTheModel() {
+        JsonObject ready = server.get("/health/ready").bodyAsJsonObject();
+        JsonObject model = ready.getJsonObject("components").getJsonObject("model");
+        assertNotNull(model, ready.encode());
+        assertEquals("UP", model.getString("status"), ready.encode());
+        assertTrue(model.getString("description").startsWith("random-tiny "), ready.encode());
+    }
+
+    private static String action(String action, String taskId, JsonObject payload) {
+        return new JsonObject().put("header", new JsonObject().put("action", action).put("task_id", taskId)
+                .put("streaming", "duplex")).put("payload", payload).encode();
+    }
+
+    private static JsonObject next(LinkedBlockingQueue<JsonObject> queue) throws InterruptedException {
+        JsonObject message = queue.poll(60, TimeUnit.SECONDS);
+        assertNotNull(message, "a message arrived");
+        return message;
+    }
+
+    private static String event(JsonObject message) {
+        return message.getJsonObject("header").getString("event");
+    }
+}
