@@ -199,6 +199,53 @@ class EngineApiTest {
         assertTrue(model.getString("description").startsWith("random-tiny "), ready.encode());
     }
 
+    @Test
+    void speedIsAppliedByTheModel() throws Exception {
+        String text = "这是一段用来检查语速的文字，不快也不慢。";
+        double normal = speak(input("fast_replication", text).put("seed", 9), "wav").durationSeconds();
+        double fast = speak(input("fast_replication", text).put("seed", 9).put("speed", 1.5), "wav").durationSeconds();
+        double slow = speak(input("fast_replication", text).put("seed", 9).put("speed", 0.5), "wav").durationSeconds();
+        assertEquals(normal / 1.5, fast, 0.05 * normal);
+        assertEquals(normal / 0.5, slow, 0.05 * normal / 0.5);
+    }
+
+    @Test
+    void anUploadTheModelCannotUseIsRefusedAndNothingIsStored() {
+        List<String> before = Db.column(server.databaseUrl().orElseThrow(), "SELECT id::text FROM reference_audio");
+        byte[] narrowband = io.cosyvoice.audio.TestAudio.wav(io.cosyvoice.audio.TestAudio.tone(8000, 2.0, 220), 8000, 1, 16, false);
+        HttpResponse<Buffer> response = server.upload("phone.wav", narrowband, "audio/wav", "电话录音");
+        assertEquals(400, response.statusCode(), response.bodyAsString());
+        JsonObject body = response.bodyAsJsonObject();
+        assertEquals("InvalidParameter", body.getString("code"));
+        assertTrue(body.getString("message").contains("file") && body.getString("message").contains("16000 Hz"),
+                body.getString("message"));
+        assertEquals(before, Db.column(server.databaseUrl().orElseThrow(), "SELECT id::text FROM reference_audio"));
+    }
+
+    @Test
+    void anotherModelVersionComputesTheVoicesFeaturesAgain(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        // a copy of the twin that calls itself another version: what an upgraded model looks like to the server
+        Path copy = dir.resolve("model");
+        Files.createDirectories(copy);
+        try (var files = Files.list(Path.of("models/random/tiny"))) {
+            for (Path f : files.toList()) {
+                Files.copy(f, copy.resolve(f.getFileName()));
+            }
+        }
+        JsonObject config = new JsonObject(Files.readString(copy.resolve("model.json")));
+        config.getJsonObject("model").put("version", "0123456789abcdef");
+        Files.writeString(copy.resolve("model.json"), config.encodePrettily());
+        Map<String, String> env = new java.util.HashMap<>(server.env());
+        env.put("COSYVOICE_MODEL_DIR", copy.toString());
+        try (TestServer upgraded = TestServer.start(env, false)) {
+            HttpResponse<Buffer> response = upgraded.speech(body(input("fast_replication", "你好。").put("seed", 1), false));
+            assertEquals(200, response.statusCode(), response.bodyAsString());
+            List<String> versions = Db.column(server.databaseUrl().orElseThrow(),
+                    "SELECT model_version FROM prompt_features WHERE reference_audio_id = '" + voice + "' ORDER BY model_version");
+            assertTrue(versions.contains("0123456789abcdef") && versions.size() == 2, versions.toString());
+        }
+    }
+
     private static String action(String action, String taskId, JsonObject payload) {
         return new JsonObject().put("header", new JsonObject().put("action", action).put("task_id", taskId)
                 .put("streaming", "duplex")).put("payload", payload).encode();
