@@ -66,10 +66,6 @@ final class FlowMatching {
     return lookaheadLen;
   }
 
-  int bins() {
-    return bins;
-  }
-
   /** Speech tokens are in {@code [0, vocab)}. */
   int vocab() {
     return vocab;

@@ -36,10 +36,6 @@ final class HiftVocoder {
     this.observer = observer;
   }
 
-  int samplesPerFrame() {
-    return samplesPerFrame;
-  }
-
   /** One call; {@code cacheSource} (possibly empty) replaces the first samples of the new source. */
   Output run(Mel mel, float[] cacheSource, SplitMix64 rng) throws OrtException {
     int samples = samplesPerFrame * mel.frames();

@@ -16,10 +16,6 @@ record Mel(int bins, int frames, float[] data) {
     return new Mel(bins, 0, new float[0]);
   }
 
-  float get(int bin, int frame) {
-    return data[bin * frames + frame];
-  }
-
   /** Frames {@code [from, frames)}. */
   Mel from(int from) {
     return slice(from, frames);
