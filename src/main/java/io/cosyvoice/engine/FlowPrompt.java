@@ -13,57 +13,57 @@ import java.util.Arrays;
  */
 record FlowPrompt(long[] tokens, float[] embedding, float[] mel) {
 
-  FlowPrompt {
-    tokens = tokens.clone();
-    embedding = embedding.clone();
-    mel = mel.clone();
-  }
+    FlowPrompt {
+        tokens = tokens.clone();
+        embedding = embedding.clone();
+        mel = mel.clone();
+    }
 
-  @Override
-  public long[] tokens() {
-    return tokens.clone();
-  }
+    @Override
+    public long[] tokens() {
+        return tokens.clone();
+    }
 
-  @Override
-  public float[] embedding() {
-    return embedding.clone();
-  }
+    @Override
+    public float[] embedding() {
+        return embedding.clone();
+    }
 
-  @Override
-  public float[] mel() {
-    return mel.clone();
-  }
+    @Override
+    public float[] mel() {
+        return mel.clone();
+    }
 
-  int tokenCount() {
-    return tokens.length;
-  }
+    int tokenCount() {
+        return tokens.length;
+    }
 
-  /** Reads without copying, for the flow's own inputs. */
-  long token(int i) {
-    return tokens[i];
-  }
+    /** Reads without copying, for the flow's own inputs. */
+    long token(int i) {
+        return tokens[i];
+    }
 
-  float[] embeddingView() {
-    return embedding;
-  }
+    float[] embeddingView() {
+        return embedding;
+    }
 
-  float[] melView() {
-    return mel;
-  }
+    float[] melView() {
+        return mel;
+    }
 
-  @Override
-  public boolean equals(Object o) {
-    return o instanceof FlowPrompt p && Arrays.equals(tokens, p.tokens) && Arrays.equals(embedding, p.embedding)
-        && Arrays.equals(mel, p.mel);
-  }
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof FlowPrompt p && Arrays.equals(tokens, p.tokens) && Arrays.equals(embedding, p.embedding)
+                && Arrays.equals(mel, p.mel);
+    }
 
-  @Override
-  public int hashCode() {
-    return 31 * (31 * Arrays.hashCode(tokens) + Arrays.hashCode(embedding)) + Arrays.hashCode(mel);
-  }
+    @Override
+    public int hashCode() {
+        return 31 * (31 * Arrays.hashCode(tokens) + Arrays.hashCode(embedding)) + Arrays.hashCode(mel);
+    }
 
-  @Override
-  public String toString() {
-    return "FlowPrompt[" + tokens.length + " tokens, " + embedding.length + "-dim embedding, " + mel.length + " mel values]";
-  }
+    @Override
+    public String toString() {
+        return "FlowPrompt[" + tokens.length + " tokens, " + embedding.length + "-dim embedding, " + mel.length + " mel values]";
+    }
 }

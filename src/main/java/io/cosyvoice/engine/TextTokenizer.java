@@ -16,51 +16,51 @@ import java.util.Map;
  */
 final class TextTokenizer implements AutoCloseable {
 
-  static {
-    // DJL picks a CUDA build of the native library when it sees a GPU and downloads it; tokenizing
-    // is CPU work, and the CPU build ships inside the jar, so a server never needs the network.
-    // (DJL extracts the library to DJL_CACHE_DIR, else ~/.djl.ai, else java.io.tmpdir/.djl.ai.)
-    if (System.getenv("RUST_FLAVOR") == null && System.getProperty("RUST_FLAVOR") == null) {
-      System.setProperty("RUST_FLAVOR", "cpu");
+    static {
+        // DJL picks a CUDA build of the native library when it sees a GPU and downloads it; tokenizing
+        // is CPU work, and the CPU build ships inside the jar, so a server never needs the network.
+        // (DJL extracts the library to DJL_CACHE_DIR, else ~/.djl.ai, else java.io.tmpdir/.djl.ai.)
+        if (System.getenv("RUST_FLAVOR") == null && System.getProperty("RUST_FLAVOR") == null) {
+            System.setProperty("RUST_FLAVOR", "cpu");
+        }
     }
-  }
 
-  private static final Map<String, String> OPTIONS = Map.of(
-      "addSpecialTokens", "false",
-      "truncation", "false",
-      "padding", "false",
-      "addPrefixSpace", "false",
-      "stripAccents", "false",
-      "doLowerCase", "false");
+    private static final Map<String, String> OPTIONS = Map.of(
+            "addSpecialTokens", "false",
+            "truncation", "false",
+            "padding", "false",
+            "addPrefixSpace", "false",
+            "stripAccents", "false",
+            "doLowerCase", "false");
 
-  private final HuggingFaceTokenizer tokenizer;
+    private final HuggingFaceTokenizer tokenizer;
 
-  private TextTokenizer(HuggingFaceTokenizer tokenizer) {
-    this.tokenizer = tokenizer;
-  }
-
-  static TextTokenizer open(ModelDirectory model) throws ModelException {
-    return open(model.file("tokenizer.json"));
-  }
-
-  static TextTokenizer open(Path tokenizerJson) throws ModelException {
-    try {
-      return new TextTokenizer(HuggingFaceTokenizer.newInstance(tokenizerJson, OPTIONS));
-    } catch (IOException | RuntimeException | UnsatisfiedLinkError e) {
-      throw new ModelException(tokenizerJson + ": cannot load the tokenizer: " + e.getMessage(), e);
+    private TextTokenizer(HuggingFaceTokenizer tokenizer) {
+        this.tokenizer = tokenizer;
     }
-  }
 
-  /** The token ids of {@code text}; an empty text has none. */
-  long[] encode(String text) {
-    if (text.isEmpty()) {
-      return new long[0];
+    static TextTokenizer open(ModelDirectory model) throws ModelException {
+        return open(model.file("tokenizer.json"));
     }
-    return tokenizer.encode(text, false, false).getIds();
-  }
 
-  @Override
-  public void close() {
-    tokenizer.close();
-  }
+    static TextTokenizer open(Path tokenizerJson) throws ModelException {
+        try {
+            return new TextTokenizer(HuggingFaceTokenizer.newInstance(tokenizerJson, OPTIONS));
+        } catch (IOException | RuntimeException | UnsatisfiedLinkError e) {
+            throw new ModelException(tokenizerJson + ": cannot load the tokenizer: " + e.getMessage(), e);
+        }
+    }
+
+    /** The token ids of {@code text}; an empty text has none. */
+    long[] encode(String text) {
+        if (text.isEmpty()) {
+            return new long[0];
+        }
+        return tokenizer.encode(text, false, false).getIds();
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
 }

@@ -10,89 +10,89 @@ import java.util.function.Consumer;
  */
 final class TokenToSpeech {
 
-  private final FlowMatching flow;
-  private final HiftVocoder hift;
-  private final ModelConfig.Streaming streaming;
-  private final int staticChunk;
-  private final int sampleRate;
-  private final double[] crossFade;
+    private final FlowMatching flow;
+    private final HiftVocoder hift;
+    private final ModelConfig.Streaming streaming;
+    private final int staticChunk;
+    private final int sampleRate;
+    private final double[] crossFade;
 
-  static TokenToSpeech open(ModelDirectory model, OnnxGraphs graphs) throws ModelException {
-    return open(model, graphs, TensorScope.NO_OBSERVER);
-  }
-
-  /** With an observer that sees every tensor made or returned (tests check they all end closed). */
-  static TokenToSpeech open(ModelDirectory model, OnnxGraphs graphs, Consumer<OnnxValue> observer) throws ModelException {
-    NpyFile noise;
-    try {
-      noise = NpyFile.map(model.file("flow_noise.npy"));
-    } catch (IOException e) {
-      throw new ModelException(e.getMessage(), e);
+    static TokenToSpeech open(ModelDirectory model, OnnxGraphs graphs) throws ModelException {
+        return open(model, graphs, TensorScope.NO_OBSERVER);
     }
-    return new TokenToSpeech(model.config(), graphs, noise, observer);
-  }
 
-  private TokenToSpeech(ModelConfig config, OnnxGraphs graphs, NpyFile noise, Consumer<OnnxValue> observer) {
-    this.flow = new FlowMatching(config, graphs, noise, observer);
-    this.hift = new HiftVocoder(config, graphs, observer);
-    this.streaming = config.streaming();
-    this.staticChunk = config.flow().staticChunkSize();
-    this.sampleRate = config.audio().sampleRate();
-    this.crossFade = hamming(2 * streaming.sourceCacheLen());
-  }
-
-  /** {@code np.hamming(m)}, with numpy's own formula so the float64 values match. */
-  static double[] hamming(int m) {
-    double[] w = new double[m];
-    if (m == 1) {
-      w[0] = 1;
+    /** With an observer that sees every tensor made or returned (tests check they all end closed). */
+    static TokenToSpeech open(ModelDirectory model, OnnxGraphs graphs, Consumer<OnnxValue> observer) throws ModelException {
+        NpyFile noise;
+        try {
+            noise = NpyFile.map(model.file("flow_noise.npy"));
+        } catch (IOException e) {
+            throw new ModelException(e.getMessage(), e);
+        }
+        return new TokenToSpeech(model.config(), graphs, noise, observer);
     }
-    for (int i = 0; m > 1 && i < m; i++) {
-      double n = 1 - m + 2.0 * i;
-      w[i] = 0.54 + 0.46 * Math.cos(Math.PI * n / (m - 1));
+
+    private TokenToSpeech(ModelConfig config, OnnxGraphs graphs, NpyFile noise, Consumer<OnnxValue> observer) {
+        this.flow = new FlowMatching(config, graphs, noise, observer);
+        this.hift = new HiftVocoder(config, graphs, observer);
+        this.streaming = config.streaming();
+        this.staticChunk = config.flow().staticChunkSize();
+        this.sampleRate = config.audio().sampleRate();
+        this.crossFade = hamming(2 * streaming.sourceCacheLen());
     }
-    return w;
-  }
 
-  /**
-   * A request's token-to-audio state.
-   *
-   * @param stream emit chunks as the hop schedule allows ({@code false}: one chunk at {@code finish})
-   * @param speed  tempo in the mel domain, as the official code ({@code > 0}; 1 leaves the mel alone)
-   * @param sink   receives each audio chunk (24 kHz mono float, owned by the receiver), on the
-   *               calling thread of {@code offer} or {@code finish}
-   */
-  SpeechStream open(FlowPrompt prompt, long seed, boolean stream, double speed, Consumer<float[]> sink) {
-    return open(prompt, seed, stream, speed, sink, mel -> { });
-  }
+    /** {@code np.hamming(m)}, with numpy's own formula so the float64 values match. */
+    static double[] hamming(int m) {
+        double[] w = new double[m];
+        if (m == 1) {
+            w[0] = 1;
+        }
+        for (int i = 0; m > 1 && i < m; i++) {
+            double n = 1 - m + 2.0 * i;
+            w[i] = 0.54 + 0.46 * Math.cos(Math.PI * n / (m - 1));
+        }
+        return w;
+    }
 
-  /** As above, also showing each flow call's new mel frames (before any speed change) to {@code melSink}. */
-  SpeechStream open(FlowPrompt prompt, long seed, boolean stream, double speed, Consumer<float[]> sink,
-      Consumer<Mel> melSink) {
-    return new SpeechStream(this, prompt, seed, stream, speed, sink, melSink);
-  }
+    /**
+     * A request's token-to-audio state.
+     *
+     * @param stream emit chunks as the hop schedule allows ({@code false}: one chunk at {@code finish})
+     * @param speed  tempo in the mel domain, as the official code ({@code > 0}; 1 leaves the mel alone)
+     * @param sink   receives each audio chunk (24 kHz mono float, owned by the receiver), on the
+     *               calling thread of {@code offer} or {@code finish}
+     */
+    SpeechStream open(FlowPrompt prompt, long seed, boolean stream, double speed, Consumer<float[]> sink) {
+        return open(prompt, seed, stream, speed, sink, mel -> { });
+    }
 
-  FlowMatching flow() {
-    return flow;
-  }
+    /** As above, also showing each flow call's new mel frames (before any speed change) to {@code melSink}. */
+    SpeechStream open(FlowPrompt prompt, long seed, boolean stream, double speed, Consumer<float[]> sink,
+            Consumer<Mel> melSink) {
+        return new SpeechStream(this, prompt, seed, stream, speed, sink, melSink);
+    }
 
-  HiftVocoder hift() {
-    return hift;
-  }
+    FlowMatching flow() {
+        return flow;
+    }
 
-  ModelConfig.Streaming streaming() {
-    return streaming;
-  }
+    HiftVocoder hift() {
+        return hift;
+    }
 
-  int staticChunk() {
-    return staticChunk;
-  }
+    ModelConfig.Streaming streaming() {
+        return streaming;
+    }
 
-  int sampleRate() {
-    return sampleRate;
-  }
+    int staticChunk() {
+        return staticChunk;
+    }
 
-  double crossFade(int i) {
-    return crossFade[i];
-  }
+    int sampleRate() {
+        return sampleRate;
+    }
+
+    double crossFade(int i) {
+        return crossFade[i];
+    }
 }
