@@ -68,12 +68,24 @@ public final class CosyVoiceServer {
 
     public static Future<CosyVoiceServer> start(ServerConfig config) {
         Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(false));
-        return start(vertx, config).recover(err -> vertx.close().transform(ignored -> Future.failedFuture(err)));
+        CompletableFuture<CosyVoiceServer> started = new CompletableFuture<>();
+        start(vertx, config).onComplete(result -> {
+            if (result.succeeded()) {
+                started.complete(result.result());
+                return;
+            }
+            // Vert.x is closed from outside its own threads, and the failure reported once it is:
+            // completing on a context being closed would never deliver it
+            CompletableFuture.runAsync(() -> { })
+                    .thenCompose(v -> vertx.close().toCompletionStage())
+                    .whenComplete((v, closeErr) -> started.completeExceptionally(result.cause()));
+        });
+        return Future.fromCompletionStage(started);
     }
 
     private static Future<CosyVoiceServer> start(Vertx vertx, ServerConfig config) {
         int port = config.http().port() == 0 ? freePort() : config.http().port();
-        List<Runnable> undo = new ArrayList<>();
+        List<java.util.function.Supplier<Future<?>>> undo = new ArrayList<>();
         Future<List<String>> tokens = vertx.executeBlocking(() -> {
             Files.createDirectories(config.dataDir());
             return ApiTokens.resolve(config.apiTokens(), config.dataDir());
@@ -83,7 +95,10 @@ public final class CosyVoiceServer {
         Future<BlobStore> blobs = database.compose(db -> BlobStore.open(vertx, config.storage()))
                 .onSuccess(store -> undo.add(store::close));
         Future<Optional<RunningEngine>> engine = blobs.compose(store -> startEngine(vertx, config.engine()))
-                .onSuccess(running -> running.ifPresent(r -> undo.add(r.engine()::close)));
+                .onSuccess(running -> running.ifPresent(r -> undo.add(() -> {
+                    r.engine().close();
+                    return Future.succeededFuture();
+                })));
         return engine.compose(running -> {
             Database db = database.result();
             BlobStore store = blobs.result();
@@ -105,10 +120,14 @@ public final class CosyVoiceServer {
                                 .addKeyValue("storage", store.describe()).log("cosyvoice-server listening");
                         return new CosyVoiceServer(vertx, config, port, db, store, id, timer, running);
                     });
-        }).onFailure(err -> {
+        }).recover(err -> {
+            // undo what started, in reverse, each step awaited, before reporting the failure
+            Future<?> undone = Future.succeededFuture();
             for (int i = undo.size() - 1; i >= 0; i--) {
-                undo.get(i).run();
+                var step = undo.get(i);
+                undone = undone.transform(ignored -> step.get());
             }
+            return undone.transform(ignored -> Future.failedFuture(err));
         });
     }
 
