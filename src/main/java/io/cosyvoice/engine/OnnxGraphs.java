@@ -104,9 +104,11 @@ public final class OnnxGraphs implements AutoCloseable {
                 opts.addCUDA(cuda);
             } catch (OrtException | UnsatisfiedLinkError | IllegalArgumentException e) {
                 opts.close();
+                String remedy = EngineOptions.onnxRuntimeArtifact().equals("onnxruntime_gpu")
+                        ? "install CUDA 12 and cuDNN 9 where the server runs"
+                        : "this build carries the CPU ONNX Runtime: build with -Pcuda";
                 throw new ModelException("device=cuda, but ONNX Runtime has no usable CUDA execution provider for " + graph
-                        + " (build with -Pcuda on a machine with CUDA 12 and cuDNN 9, or set COSYVOICE_ENGINE_DEVICE=cpu): "
-                        + e.getMessage(), e);
+                        + " (" + remedy + ", or set COSYVOICE_ENGINE_DEVICE=cpu): " + e.getMessage(), e);
             }
         }
         return opts;
