@@ -246,6 +246,44 @@ class EngineApiTest {
         }
     }
 
+    @Test
+    void aFullEngineAnswers429AndAClosedClientFreesItsWorker() throws Exception {
+        try (TestServer small = TestServer.withEngine(Map.of("COSYVOICE_ENGINE_WORKERS", "1",
+                "COSYVOICE_ENGINE_QUEUE_SIZE", "0"))) {
+            String id = small.uploadOk("prompt.wav", Files.readAllBytes(Path.of("models/reference/prompt.wav")), PROMPT_TEXT)
+                    .getString("id");
+            // a duplex task whose text never ends holds the only worker
+            WebSocketClient client = vertx.createWebSocketClient();
+            WebSocket socket = client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(small.port())
+                    .setURI("/api-ws/v1/audio/speech").addHeader("Authorization", "Bearer " + TestServer.TOKEN)).await();
+            LinkedBlockingQueue<JsonObject> received = new LinkedBlockingQueue<>();
+            socket.textMessageHandler(text -> received.add(new JsonObject(text)));
+            JsonObject parameters = new JsonObject().put("mode", "fast_replication").put("reference_audio_id", id)
+                    .put("output_format", "wav").put("sample_rate", 24000).put("speed", 1.0).put("instruct", "");
+            socket.writeTextMessage(action("run-task", "holder", new JsonObject().put("task_group", "audio").put("task", "tts")
+                    .put("function", "SpeechSynthesizer").put("model", "cosyvoice-v2").put("parameters", parameters)
+                    .put("input", new JsonObject()))).await();
+            assertEquals("task-started", event(next(received)));
+
+            JsonObject request = body(new JsonObject().put("mode", "fast_replication").put("reference_audio_id", id)
+                    .put("text", "你好。"), false);
+            HttpResponse<Buffer> busy = small.speech(request);
+            assertEquals(429, busy.statusCode(), busy.bodyAsString());
+            assertEquals("TooManyRequests", busy.bodyAsJsonObject().getString("code"));
+
+            socket.close().await();
+            HttpResponse<Buffer> after = null;
+            for (int attempt = 0; attempt < 50; attempt++) {
+                after = small.speech(request);
+                if (after.statusCode() != 429) {
+                    break;
+                }
+                Thread.sleep(100);
+            }
+            assertEquals(200, after.statusCode(), "the closed task's worker was freed: " + after.bodyAsString());
+        }
+    }
+
     private static String action(String action, String taskId, JsonObject payload) {
         return new JsonObject().put("header", new JsonObject().put("action", action).put("task_id", taskId)
                 .put("streaming", "duplex")).put("payload", payload).encode();
