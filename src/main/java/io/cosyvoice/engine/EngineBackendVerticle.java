@@ -183,13 +183,15 @@ public final class EngineBackendVerticle extends VerticleBase {
                     }
                     int sentenceIndex = index++;
                     long[] sent = {sequence};
-                    long started = System.nanoTime();
+                    // a chunk's compute: since the sentence started or the previous chunk went out (credit waits excluded)
+                    long[] computing = {System.nanoTime()};
                     engine.speak(new Engine.Utterance(sentence, job.mode(), job.promptText(), job.instruct(), job.prompt(),
                                     seed + sentenceIndex, job.speed(), job.streaming()),
                             samples -> {
-                                double seconds = (System.nanoTime() - started) / 1e9;
+                                double seconds = (System.nanoTime() - computing[0]) / 1e9;
                                 awaitCredit();
                                 vertx.eventBus().send(job.outputAddress(), new Chunk(sent[0]++, sentenceIndex, samples, seconds));
+                                computing[0] = System.nanoTime();
                             },
                             () -> cancelled != null);
                     sequence = sent[0];
