@@ -149,6 +149,11 @@ final class SpeechSocket {
                                 List.of(), false, true))))
                 .onSuccess(job -> {
                     task = new Task(taskId, params, job, request);
+                    if (socket.isClosed()) {
+                        // the client left while the task was starting: nothing would ever finish or cancel it
+                        task.cancel("client disconnected");
+                        return;
+                    }
                     send(event("task-started", taskId, new JsonObject()));
                     task.open();
                 })
