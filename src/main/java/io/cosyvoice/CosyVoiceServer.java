@@ -10,6 +10,7 @@ import io.cosyvoice.engine.Engine;
 import io.cosyvoice.engine.EngineBackendVerticle;
 import io.cosyvoice.engine.EngineOptions;
 import io.cosyvoice.engine.ModelException;
+import io.cosyvoice.metrics.Metrics;
 import io.cosyvoice.storage.BlobStore;
 import io.cosyvoice.synthesis.BackendPromptSource;
 import io.cosyvoice.voice.VoiceLibrary;
@@ -49,13 +50,14 @@ public final class CosyVoiceServer {
     private final String deploymentId;
     private final long sweepTimer;
     private final Optional<RunningEngine> engine;
+    private final Metrics metrics;
 
     /** The engine of this process and the verticle that serves it on the event bus. */
     private record RunningEngine(Engine engine, String deploymentId) {
     }
 
     private CosyVoiceServer(Vertx vertx, ServerConfig config, int port, Database database, BlobStore blobs,
-                            String deploymentId, long sweepTimer, Optional<RunningEngine> engine) {
+                            String deploymentId, long sweepTimer, Optional<RunningEngine> engine, Metrics metrics) {
         this.vertx = vertx;
         this.config = config;
         this.port = port;
@@ -64,12 +66,14 @@ public final class CosyVoiceServer {
         this.deploymentId = deploymentId;
         this.sweepTimer = sweepTimer;
         this.engine = engine;
+        this.metrics = metrics;
     }
 
     public static Future<CosyVoiceServer> start(ServerConfig config) {
-        Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(false));
+        Metrics metrics = Metrics.create(config.metrics());
+        Vertx vertx = metrics.vertx(new VertxOptions().setPreferNativeTransport(false));
         CompletableFuture<CosyVoiceServer> started = new CompletableFuture<>();
-        start(vertx, config).onComplete(result -> {
+        start(vertx, config, metrics).onComplete(result -> {
             if (result.succeeded()) {
                 started.complete(result.result());
                 return;
@@ -78,12 +82,15 @@ public final class CosyVoiceServer {
             // completing on a context being closed would never deliver it
             CompletableFuture.runAsync(() -> { })
                     .thenCompose(v -> vertx.close().toCompletionStage())
-                    .whenComplete((v, closeErr) -> started.completeExceptionally(result.cause()));
+                    .whenComplete((v, closeErr) -> {
+                        metrics.close();
+                        started.completeExceptionally(result.cause());
+                    });
         });
         return Future.fromCompletionStage(started);
     }
 
-    private static Future<CosyVoiceServer> start(Vertx vertx, ServerConfig config) {
+    private static Future<CosyVoiceServer> start(Vertx vertx, ServerConfig config, Metrics metrics) {
         int port = config.http().port() == 0 ? freePort() : config.http().port();
         List<java.util.function.Supplier<Future<?>>> undo = new ArrayList<>();
         Future<List<String>> tokens = vertx.executeBlocking(() -> {
@@ -94,7 +101,7 @@ public final class CosyVoiceServer {
                 .onSuccess(db -> undo.add(db::close));
         Future<BlobStore> blobs = database.compose(db -> BlobStore.open(vertx, config.storage()))
                 .onSuccess(store -> undo.add(store::close));
-        Future<Optional<RunningEngine>> engine = blobs.compose(store -> startEngine(vertx, config.engine()))
+        Future<Optional<RunningEngine>> engine = blobs.compose(store -> startEngine(vertx, config.engine(), metrics))
                 .onSuccess(running -> running.ifPresent(r -> undo.add(() -> {
                     r.engine().close();
                     return Future.succeededFuture();
@@ -110,7 +117,7 @@ public final class CosyVoiceServer {
                     () -> Future.succeededFuture())));
             var services = new HttpApiVerticle.Services(config.http().host(), port, config.http().shutdownTimeout(),
                     config.maxUploadBytes(), tokens.result(), config.http().webSocketIdleTimeout(),
-                    config.http().synthesisStallTimeout(), library, readiness);
+                    config.http().synthesisStallTimeout(), library, readiness, metrics);
             int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
             return vertx.deployVerticle(() -> new HttpApiVerticle(services), new DeploymentOptions().setInstances(instances))
                     .map(id -> {
@@ -118,7 +125,7 @@ public final class CosyVoiceServer {
                         long timer = vertx.setPeriodic(SWEEP_INTERVAL_MS, t -> library.sweepAbandonedUploads());
                         log.atInfo().addKeyValue("port", port).addKeyValue("database", db.describe())
                                 .addKeyValue("storage", store.describe()).log("cosyvoice-server listening");
-                        return new CosyVoiceServer(vertx, config, port, db, store, id, timer, running);
+                        return new CosyVoiceServer(vertx, config, port, db, store, id, timer, running, metrics);
                     });
         }).recover(err -> {
             // undo what started, in reverse, each step awaited, before reporting the failure
@@ -135,7 +142,7 @@ public final class CosyVoiceServer {
      * Loads the model and deploys the backend that serves it, or nothing when the engine is off.
      * Loading reads and checks a few MB (tiny twin) to a few GB: on a worker thread.
      */
-    private static Future<Optional<RunningEngine>> startEngine(Vertx vertx, EngineConfig config) {
+    private static Future<Optional<RunningEngine>> startEngine(Vertx vertx, EngineConfig config, Metrics metrics) {
         if (!config.enabled()) {
             log.atInfo().log("synthesis engine disabled (engine.enabled=false): this process serves the API only");
             return Future.succeededFuture(Optional.empty());
@@ -150,7 +157,7 @@ public final class CosyVoiceServer {
                         throw new IllegalStateException("cannot load the model: " + e.getMessage(), e);
                     }
                 }, false)
-                .compose(loaded -> vertx.deployVerticle(new EngineBackendVerticle(loaded, config.workers(), config.queueSize()))
+                .compose(loaded -> vertx.deployVerticle(new EngineBackendVerticle(loaded, config.workers(), config.queueSize(), metrics.engine()))
                         .recover(err -> {
                             loaded.close();
                             return Future.failedFuture(err);
@@ -188,7 +195,10 @@ public final class CosyVoiceServer {
         // Vert.x is closed from outside its own threads: its event loops are what is being stopped
         return Future.fromCompletionStage(componentsClosed
                 .thenComposeAsync(v -> vertx.close().toCompletionStage())
-                .whenComplete((v, err) -> log.info("stopped")));
+                .whenComplete((v, err) -> {
+                    metrics.close();
+                    log.info("stopped");
+                }));
     }
 
     private static int freePort() {

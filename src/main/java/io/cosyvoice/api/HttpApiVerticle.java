@@ -1,6 +1,8 @@
 package io.cosyvoice.api;
 
 import io.cosyvoice.error.ServiceException;
+import io.cosyvoice.metrics.Metrics;
+import io.cosyvoice.metrics.SynthesisMetrics;
 import io.cosyvoice.synthesis.SynthesisClient;
 import io.cosyvoice.voice.VoiceLibrary;
 import io.vertx.core.Future;
@@ -29,10 +31,12 @@ public final class HttpApiVerticle extends VerticleBase {
     /**
      * What the API serves.
      *
-     * @param tokens the accepted bearer tokens (at least one)
+     * @param tokens  the accepted bearer tokens (at least one)
+     * @param metrics the process's metrics: recorded by the speech routes, served on {@code /metrics}
      */
     public record Services(String host, int port, Duration shutdownTimeout, long maxUploadBytes, List<String> tokens,
-                           Duration webSocketIdleTimeout, Duration synthesisStallTimeout, VoiceLibrary library, List<ReadinessCheck> readiness) {
+                           Duration webSocketIdleTimeout, Duration synthesisStallTimeout, VoiceLibrary library, List<ReadinessCheck> readiness,
+                           Metrics metrics) {
     }
 
     private final Services services;
@@ -66,11 +70,13 @@ public final class HttpApiVerticle extends VerticleBase {
         router.route().handler(RequestIds::assign).handler(HttpApiVerticle::logAccess);
         new HealthRoutes(services.readiness()).mount(router);
         BearerAuth auth = new BearerAuth(services.tokens());
+        new MetricsRoute(services.metrics(), auth).mount(router);
         router.route("/api/*").handler(auth);
         router.route("/api-ws/*").handler(auth);
         new ReferenceAudioRoutes(services.library(), services.maxUploadBytes()).mount(router);
         SynthesisClient synthesis = new SynthesisClient(vertx, services.synthesisStallTimeout());
-        new SpeechRoutes(services.library(), synthesis).mount(router);
+        SynthesisMetrics requests = services.metrics().synthesis();
+        new SpeechRoutes(services.library(), synthesis, requests).mount(router);
         router.get(SPEECH_SOCKET_PATH).handler(ctx -> {
             if (!"websocket".equalsIgnoreCase(ctx.request().getHeader("Upgrade"))) {
                 ctx.fail(ServiceException.invalid("Upgrade", "expected a WebSocket handshake (Upgrade: websocket)"));
@@ -78,7 +84,7 @@ public final class HttpApiVerticle extends VerticleBase {
             }
             ctx.request().toWebSocket()
                     .onSuccess(socket -> new SpeechSocket(vertx, socket, services.library(), synthesis,
-                            services.webSocketIdleTimeout()).start())
+                            services.webSocketIdleTimeout(), requests).start())
                     .onFailure(err -> log.atDebug().addKeyValue("cause", err.toString()).log("websocket handshake failed"));
         });
         new OpenApiRoute().mount(router);
@@ -91,8 +97,10 @@ public final class HttpApiVerticle extends VerticleBase {
 
     private static void logAccess(io.vertx.ext.web.RoutingContext ctx) {
         long start = System.nanoTime();
-        // probes hit the health routes every few seconds: keep them out of the INFO log
-        var level = ctx.request().path().startsWith("/health/") ? org.slf4j.event.Level.DEBUG : org.slf4j.event.Level.INFO;
+        // probes and scrapers hit the health and metrics routes every few seconds: keep them out of the INFO log
+        String path = ctx.request().path();
+        var level = path.startsWith("/health/") || path.equals(MetricsRoute.PATH)
+                ? org.slf4j.event.Level.DEBUG : org.slf4j.event.Level.INFO;
         ctx.addEndHandler(done -> accessLog.atLevel(level)
                 .addKeyValue("request_id", RequestIds.of(ctx))
                 .addKeyValue("method", ctx.request().method())

@@ -1,7 +1,11 @@
 package io.cosyvoice.api;
 
 import io.cosyvoice.error.ServiceException;
+import io.cosyvoice.metrics.SynthesisMetrics;
+import io.cosyvoice.metrics.SynthesisMetrics.Api;
+import io.cosyvoice.metrics.SynthesisMetrics.Outcome;
 import io.cosyvoice.synthesis.SynthesisClient;
+import io.cosyvoice.synthesis.SynthesisMessages;
 import io.cosyvoice.synthesis.SynthesisMessages.Chunk;
 import io.cosyvoice.synthesis.SynthesisMessages.Failure;
 import io.cosyvoice.synthesis.SynthesisStream;
@@ -20,7 +24,9 @@ import java.util.UUID;
 
 /**
  * {@code POST /api/v1/audio/speech}: one JSON response with the whole file, or a Server-Sent
- * Events stream with one event per chunk as soon as it exists.
+ * Events stream with one event per chunk as soon as it exists. Each request is one
+ * {@link SynthesisMetrics.Request}: its first audio written, the audio and compute behind it, and
+ * how it ended (from the response's status, an SSE error event, or the connection closing first).
  */
 final class SpeechRoutes {
 
@@ -29,10 +35,12 @@ final class SpeechRoutes {
 
     private final VoiceLibrary library;
     private final SynthesisClient synthesis;
+    private final SynthesisMetrics metrics;
 
-    SpeechRoutes(VoiceLibrary library, SynthesisClient synthesis) {
+    SpeechRoutes(VoiceLibrary library, SynthesisClient synthesis, SynthesisMetrics metrics) {
         this.library = library;
         this.synthesis = synthesis;
+        this.metrics = metrics;
     }
 
     void mount(Router router) {
@@ -40,9 +48,14 @@ final class SpeechRoutes {
     }
 
     private void speech(RoutingContext ctx) {
+        SynthesisMetrics.Request request = metrics.start(Api.HTTP);
+        // the explicit outcomes (an SSE error event) come first; else the status, or cancelled when the connection closed first
+        ctx.addEndHandler(done -> request.finish(done.succeeded()
+                ? Outcome.ofStatus(ctx.response().getStatusCode()) : Outcome.CANCELLED));
         JsonObject body = jsonBody(ctx);
-        SpeechParameters params = SpeechParameters.fromHttp(body);
         boolean stream = SpeechParameters.stream(body);
+        request.api(stream ? Api.SSE : Api.HTTP);
+        SpeechParameters params = SpeechParameters.fromHttp(body);
         List<String> sentences = TextPreparation.sentences(params.text(), "input.text");
         library.get(params.referenceAudioId())
                 .compose(voice -> library.promptFeatures(voice)
@@ -51,9 +64,9 @@ final class SpeechRoutes {
                                 sentences, true, stream))))
                 .onSuccess(job -> {
                     if (stream) {
-                        new SseWriter(ctx, params, job).start();
+                        new SseWriter(ctx, params, job, request).start();
                     } else {
-                        whole(ctx, params, job);
+                        whole(ctx, params, job, request);
                     }
                 })
                 .onFailure(ctx::fail);
@@ -77,11 +90,13 @@ final class SpeechRoutes {
     }
 
     /** Non-streaming: collect the file, then answer once. */
-    private static void whole(RoutingContext ctx, SpeechParameters params, SynthesisStream job) {
+    private static void whole(RoutingContext ctx, SpeechParameters params, SynthesisStream job,
+                              SynthesisMetrics.Request request) {
         AudioOutput out = new AudioOutput(params, job.speedApplied(), false);
         Buffer file = Buffer.buffer();
         ctx.response().closeHandler(v -> job.cancel("client disconnected"));
         job.chunkHandler(chunk -> {
+            request.produced(chunk.samples().length, SynthesisMessages.SAMPLE_RATE, chunk.generateSeconds());
             file.appendBytes(out.chunk(chunk.samples()));
             job.credit(1);
         }).endHandler(end -> {
@@ -92,6 +107,9 @@ final class SpeechRoutes {
             }
             JsonObject audio = new JsonObject().put("id", UUID.randomUUID().toString())
                     .put("data", Base64.getEncoder().encodeToString(file.getBytes()));
+            if (file.length() > 0) {
+                request.audioWritten();
+            }
             ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
                     .end(new JsonObject()
                             .put("request_id", RequestIds.of(ctx))
@@ -109,13 +127,15 @@ final class SpeechRoutes {
         private final SpeechParameters params;
         private final SynthesisStream job;
         private final AudioOutput out;
+        private final SynthesisMetrics.Request request;
         private final String audioId = UUID.randomUUID().toString();
 
-        SseWriter(RoutingContext ctx, SpeechParameters params, SynthesisStream job) {
+        SseWriter(RoutingContext ctx, SpeechParameters params, SynthesisStream job, SynthesisMetrics.Request request) {
             this.ctx = ctx;
             this.response = ctx.response();
             this.params = params;
             this.job = job;
+            this.request = request;
             this.out = new AudioOutput(params, job.speedApplied(), true);
         }
 
@@ -134,6 +154,7 @@ final class SpeechRoutes {
         }
 
         private void chunk(Chunk chunk) {
+            request.produced(chunk.samples().length, SynthesisMessages.SAMPLE_RATE, chunk.generateSeconds());
             byte[] bytes = out.chunk(chunk.samples());
             if (bytes.length > 0) {
                 event(bytes, null, null);
@@ -151,6 +172,7 @@ final class SpeechRoutes {
         }
 
         private void failed(Failure failure) {
+            request.finish(Outcome.ofStatus(ApiErrors.status(failure.code())));
             event(null, "error", new JsonObject().put("code", failure.code().apiName()).put("message", failure.message()));
             response.end();
         }
@@ -161,6 +183,9 @@ final class SpeechRoutes {
             }
             JsonObject audio = bytes == null ? null
                     : new JsonObject().put("id", audioId).put("data", Base64.getEncoder().encodeToString(bytes));
+            if (bytes != null && bytes.length > 0) {
+                request.audioWritten();
+            }
             JsonObject event = new JsonObject()
                     .put("request_id", RequestIds.of(ctx))
                     .put("output", new JsonObject().put("finish_reason", finishReason).put("audio", audio))

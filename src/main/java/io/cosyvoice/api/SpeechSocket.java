@@ -2,7 +2,11 @@ package io.cosyvoice.api;
 
 import io.cosyvoice.error.ErrorCode;
 import io.cosyvoice.error.ServiceException;
+import io.cosyvoice.metrics.SynthesisMetrics;
+import io.cosyvoice.metrics.SynthesisMetrics.Api;
+import io.cosyvoice.metrics.SynthesisMetrics.Outcome;
 import io.cosyvoice.synthesis.SynthesisClient;
+import io.cosyvoice.synthesis.SynthesisMessages;
 import io.cosyvoice.synthesis.SynthesisMessages.Chunk;
 import io.cosyvoice.synthesis.SynthesisMessages.Failure;
 import io.cosyvoice.synthesis.SynthesisStream;
@@ -27,6 +31,10 @@ import java.util.List;
  * asynchronous work), sentences go to the backend as soon as they are complete, and every audio
  * chunk becomes a result-generated event with its metrics. A connection runs one task at a time
  * and can run another after task-finished; a new run-task cancels a running one.
+ *
+ * <p>Each run-task is one {@link SynthesisMetrics.Request}, whose time to first chunk counts from
+ * its first complete sentence (the client's pause between run-task and its text is not the
+ * server's latency).
  */
 final class SpeechSocket {
 
@@ -37,12 +45,15 @@ final class SpeechSocket {
     private final VoiceLibrary library;
     private final SynthesisClient synthesis;
     private final long idleTimeoutMs;
+    private final SynthesisMetrics metrics;
     private Future<Void> queue = Future.succeededFuture();
     private Task task;
     private long idleTimer = -1;
 
-    SpeechSocket(Vertx vertx, ServerWebSocket socket, VoiceLibrary library, SynthesisClient synthesis, Duration idleTimeout) {
+    SpeechSocket(Vertx vertx, ServerWebSocket socket, VoiceLibrary library, SynthesisClient synthesis, Duration idleTimeout,
+                 SynthesisMetrics metrics) {
         this.vertx = vertx;
+        this.metrics = metrics;
         this.socket = socket;
         this.library = library;
         this.synthesis = synthesis;
@@ -117,7 +128,9 @@ final class SpeechSocket {
             sendFailed(task.id, ErrorCode.INVALID_PARAMETER, "task cancelled: a new run-task started on this connection");
         }
         task = null;
+        SynthesisMetrics.Request request = metrics.start(Api.WEBSOCKET);
         if (taskId.isBlank()) {
+            request.finish(Outcome.CLIENT_ERROR);
             sendFailed(taskId, ErrorCode.INVALID_PARAMETER, "header.task_id: is required");
             return Future.succeededFuture();
         }
@@ -125,6 +138,7 @@ final class SpeechSocket {
         try {
             params = SpeechParameters.fromRunTask(payload);
         } catch (ServiceException e) {
+            request.finish(outcome(e.code()));
             sendFailed(taskId, e.code(), e.getMessage());
             return Future.succeededFuture();
         }
@@ -134,13 +148,19 @@ final class SpeechSocket {
                                 prompt.orElse(null), params.mode(), params.instruct(), params.seed(), params.speed(),
                                 List.of(), false, true))))
                 .onSuccess(job -> {
-                    task = new Task(taskId, params, job);
+                    task = new Task(taskId, params, job, request);
+                    if (socket.isClosed()) {
+                        // the client left while the task was starting: nothing would ever finish or cancel it
+                        task.cancel("client disconnected");
+                        return;
+                    }
                     send(event("task-started", taskId, new JsonObject()));
                     task.open();
                 })
                 .onFailure(err -> {
                     ServiceException e = err instanceof ServiceException s ? s
                             : new ServiceException(ErrorCode.INTERNAL_ERROR, "internal error");
+                    request.finish(outcome(e.code()));
                     sendFailed(taskId, e.code(), e.getMessage());
                 })
                 .<Void>mapEmpty()
@@ -169,6 +189,10 @@ final class SpeechSocket {
         return s;
     }
 
+    private static Outcome outcome(ErrorCode code) {
+        return Outcome.ofStatus(ApiErrors.status(code));
+    }
+
     private void sendFailed(String taskId, ErrorCode code, String message) {
         JsonObject header = new JsonObject().put("event", "task-failed").put("task_id", taskId)
                 .put("error_code", code.apiName()).put("error_message", message);
@@ -190,6 +214,7 @@ final class SpeechSocket {
         private final String id;
         private final SynthesisStream job;
         private final AudioOutput out;
+        private final SynthesisMetrics.Request request;
         private final IncrementalSplitter splitter = new IncrementalSplitter(SentenceSplitter.DEFAULT_MAX_LENGTH);
         private long characters;
         private boolean finishing;
@@ -199,9 +224,10 @@ final class SpeechSocket {
         private boolean firstChunk = true;
         private double pendingGenerateSeconds;
 
-        Task(String id, SpeechParameters params, SynthesisStream job) {
+        Task(String id, SpeechParameters params, SynthesisStream job, SynthesisMetrics.Request request) {
             this.id = id;
             this.job = job;
+            this.request = request;
             this.out = new AudioOutput(params, job.speedApplied(), true);
         }
 
@@ -215,6 +241,7 @@ final class SpeechSocket {
             List<String> sentences = splitter.push(text);
             if (!sentences.isEmpty()) {
                 anyText = true;
+                request.textReady();
                 job.addSentences(sentences, false);
             }
         }
@@ -222,7 +249,10 @@ final class SpeechSocket {
         void finish() {
             finishing = true;
             List<String> rest = splitter.finish();
-            anyText |= !rest.isEmpty();
+            if (!rest.isEmpty()) {
+                anyText = true;
+                request.textReady();
+            }
             if (!anyText) {
                 // nothing to speak at all: finish at once rather than ask the backend for silence
                 job.cancel("no text");
@@ -233,10 +263,12 @@ final class SpeechSocket {
         }
 
         void cancel(String reason) {
+            request.finish(Outcome.CANCELLED);
             job.cancel(reason);
         }
 
         private void chunk(Chunk chunk) {
+            request.produced(chunk.samples().length, SynthesisMessages.SAMPLE_RATE, chunk.generateSeconds());
             byte[] bytes = out.chunk(chunk.samples());
             pendingGenerateSeconds += chunk.generateSeconds();
             if (bytes.length > 0) {
@@ -250,6 +282,7 @@ final class SpeechSocket {
         }
 
         private void result(byte[] bytes) {
+            request.audioWritten();
             long now = System.nanoTime();
             JsonObject metrics = new JsonObject()
                     .put("speech_len", out.secondsIn(bytes, firstChunk))
@@ -274,10 +307,12 @@ final class SpeechSocket {
                 result(tail);
             }
             send(event("task-finished", id, new JsonObject().put("usage", new JsonObject().put("characters", characters))));
+            request.finish(Outcome.OK);
             log.atDebug().addKeyValue("task_id", id).addKeyValue("characters", characters).log("websocket task finished");
         }
 
         private void failed(Failure failure) {
+            request.finish(outcome(failure.code()));
             sendFailed(id, failure.code(), failure.message());
         }
     }

@@ -61,7 +61,9 @@ public final class ConfigLoader {
         ENGINE_VERIFY_HASHES("engine.verify-hashes", "COSYVOICE_ENGINE_VERIFY_HASHES"),
         MAX_UPLOAD_BYTES("upload.max-bytes", "COSYVOICE_MAX_UPLOAD_BYTES"),
         LOG_FORMAT("log.format", "COSYVOICE_LOG_FORMAT"),
-        LOG_LEVEL("log.level", "COSYVOICE_LOG_LEVEL");
+        LOG_LEVEL("log.level", "COSYVOICE_LOG_LEVEL"),
+        METRICS_ENABLED("metrics.enabled", "COSYVOICE_METRICS_ENABLED"),
+        METRICS_REQUIRE_TOKEN("metrics.require-token", "COSYVOICE_METRICS_REQUIRE_TOKEN");
 
         public final String key;
         public final String variable;
@@ -216,7 +218,10 @@ public final class ConfigLoader {
                     integer(Setting.ENGINE_WORKERS, 1, 1024).orElse(EngineConfig.DEFAULTS.workers()),
                     integer(Setting.ENGINE_QUEUE_SIZE, 0, 100_000).orElse(EngineConfig.DEFAULTS.queueSize()),
                     bool(Setting.ENGINE_VERIFY_HASHES).orElse(EngineConfig.DEFAULTS.verifyHashes()));
-            return new ServerConfig(http, tokens(), dataDir, database, storage, engine, maxUpload, log);
+            var metrics = new MetricsConfig(
+                    bool(Setting.METRICS_ENABLED).orElse(MetricsConfig.DEFAULTS.enabled()),
+                    bool(Setting.METRICS_REQUIRE_TOKEN).orElse(MetricsConfig.DEFAULTS.requireToken()));
+            return new ServerConfig(http, tokens(), dataDir, database, storage, engine, maxUpload, log, metrics);
         }
 
         private ConfigException fail(Setting setting, String problem) {

@@ -11,6 +11,7 @@ import java.util.List;
  * @param dataDir        the server's own files: generated token, embedded database, default audio store
  * @param engine         the synthesis engine of this process
  * @param maxUploadBytes the largest reference-audio file accepted
+ * @param metrics        Prometheus metrics on the API port
  */
 public record ServerConfig(
         HttpConfig http,
@@ -20,7 +21,8 @@ public record ServerConfig(
         StorageConfig storage,
         EngineConfig engine,
         long maxUploadBytes,
-        LogConfig log) {
+        LogConfig log,
+        MetricsConfig metrics) {
 
     public static final long DEFAULT_MAX_UPLOAD_BYTES = 20L * 1024 * 1024;
 

@@ -47,6 +47,18 @@ public final class Engine implements AutoCloseable {
                             long seed, double speed, boolean streaming) {
     }
 
+    /** Hears of every LLM step of a {@link #speak} call, on its thread, as the step ends. */
+    @FunctionalInterface
+    public interface LlmSteps {
+        LlmSteps NONE = (prefillTokens, nanos) -> { };
+
+        /**
+         * @param prefillTokens prompt positions the step read (the first step of a sentence), else 0
+         * @param nanos         the step's duration: graph call and sampling
+         */
+        void step(int prefillTokens, long nanos);
+    }
+
     private Engine(ModelDirectory model, OnnxGraphs graphs, TextTokenizer tokenizer, SpeechTokenGenerator llm,
                    TokenToSpeech vocoder) {
         this.model = model;
@@ -117,6 +129,11 @@ public final class Engine implements AutoCloseable {
      * abandon the sentence; every native resource is released either way.
      */
     public void speak(Utterance utterance, Consumer<float[]> chunks, BooleanSupplier cancelled) {
+        speak(utterance, chunks, cancelled, LlmSteps.NONE);
+    }
+
+    /** {@link #speak(Utterance, Consumer, BooleanSupplier)}, telling {@code steps} about every LLM step. */
+    public void speak(Utterance utterance, Consumer<float[]> chunks, BooleanSupplier cancelled, LlmSteps steps) {
         PromptFeatures voice = utterance.prompt();
         if (!voice.modelVersion().equals(info.modelVersion())) {
             throw new IllegalArgumentException("prompt features of model " + voice.modelVersion() + ", this is "
@@ -132,7 +149,7 @@ public final class Engine implements AutoCloseable {
                 utterance.speed(), chunks, mel -> { });
         try {
             llm.generate(utterance.mode(), text, promptText, promptTokens, voice.promptMelFrames(), utterance.seed(),
-                    token -> offer(stream, token), cancelled);
+                    token -> offer(stream, token), cancelled, steps);
             if (!cancelled.getAsBoolean()) {
                 stream.finish();
             }

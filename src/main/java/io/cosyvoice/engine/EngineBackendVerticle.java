@@ -1,6 +1,7 @@
 package io.cosyvoice.engine;
 
 import io.cosyvoice.error.ErrorCode;
+import io.cosyvoice.metrics.EngineMetrics;
 import io.cosyvoice.synthesis.SynthesisMessages;
 import io.cosyvoice.synthesis.SynthesisMessages.Accepted;
 import io.cosyvoice.synthesis.SynthesisMessages.Cancel;
@@ -38,6 +39,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * against a credit: without credits the worker waits (the client is slow), and a {@link Cancel}
  * stops it between model steps. At most {@code workers} jobs run and {@code queueSize} wait;
  * more are refused with 429.
+ *
+ * <p>It reports to {@link EngineMetrics}: the jobs waiting for a worker, each job's wait, the jobs
+ * running (each holds one LLM sequence) and every LLM step, at batch size 1 (each job steps its own
+ * sequence, its KV cache written in place: no bytes copied).
  */
 public final class EngineBackendVerticle extends VerticleBase {
 
@@ -47,14 +52,30 @@ public final class EngineBackendVerticle extends VerticleBase {
     private final Engine engine;
     private final int workers;
     private final int queueSize;
+    private final EngineMetrics metrics;
     private final AtomicInteger admitted = new AtomicInteger();
+    private int waiting;
+    private int running;
     private final List<Run> runs = new java.util.concurrent.CopyOnWriteArrayList<>();
     private ExecutorService pool;
 
-    public EngineBackendVerticle(Engine engine, int workers, int queueSize) {
+    public EngineBackendVerticle(Engine engine, int workers, int queueSize, EngineMetrics metrics) {
         this.engine = engine;
         this.workers = workers;
         this.queueSize = queueSize;
+        this.metrics = metrics;
+    }
+
+    /** Moves jobs between waiting and running, and reports both in the order they changed. */
+    private synchronized void jobsChanged(int waitingDelta, int runningDelta) {
+        waiting += waitingDelta;
+        running += runningDelta;
+        if (waitingDelta != 0) {
+            metrics.onQueue(waiting);
+        }
+        if (runningDelta != 0) {
+            metrics.onSlotsInUse(running);
+        }
     }
 
     @Override
@@ -119,6 +140,8 @@ public final class EngineBackendVerticle extends VerticleBase {
         run.input.completion()
                 .onSuccess(v -> {
                     message.reply(new Accepted(run.input.address(), true));
+                    run.queuedAt = System.nanoTime();
+                    jobsChanged(1, 0);
                     pool.execute(run);
                 })
                 .onFailure(err -> {
@@ -137,6 +160,7 @@ public final class EngineBackendVerticle extends VerticleBase {
         private volatile boolean textComplete;
         private volatile String cancelled;
         private volatile Thread worker;
+        private long queuedAt;
 
         Run(Job job) {
             this.job = job;
@@ -173,6 +197,8 @@ public final class EngineBackendVerticle extends VerticleBase {
         @Override
         public void run() {
             worker = Thread.currentThread();
+            metrics.onAdmitted(System.nanoTime() - queuedAt);
+            jobsChanged(-1, 1);
             long sequence = 0;
             try {
                 int index = 0;
@@ -183,15 +209,18 @@ public final class EngineBackendVerticle extends VerticleBase {
                     }
                     int sentenceIndex = index++;
                     long[] sent = {sequence};
-                    long started = System.nanoTime();
+                    // a chunk's compute: since the sentence started or the previous chunk went out (credit waits excluded)
+                    long[] computing = {System.nanoTime()};
                     engine.speak(new Engine.Utterance(sentence, job.mode(), job.promptText(), job.instruct(), job.prompt(),
                                     seed + sentenceIndex, job.speed(), job.streaming()),
                             samples -> {
-                                double seconds = (System.nanoTime() - started) / 1e9;
+                                double seconds = (System.nanoTime() - computing[0]) / 1e9;
                                 awaitCredit();
                                 vertx.eventBus().send(job.outputAddress(), new Chunk(sent[0]++, sentenceIndex, samples, seconds));
+                                computing[0] = System.nanoTime();
                             },
-                            () -> cancelled != null);
+                            () -> cancelled != null,
+                            (prefillTokens, nanos) -> metrics.onStep(1, prefillTokens, nanos, 0));
                     sequence = sent[0];
                 }
                 if (cancelled == null) {
@@ -209,6 +238,7 @@ public final class EngineBackendVerticle extends VerticleBase {
                 worker = null;
                 Thread.interrupted(); // a late wake-up must not leak into the next job on this thread
                 vertx.runOnContext(v -> input.unregister());
+                jobsChanged(0, -1);
                 release();
             }
         }

@@ -126,6 +126,14 @@ final class SpeechTokenGenerator {
      */
     Result generate(SynthesisMode mode, long[] textTokens, long[] promptTextTokens, long[] promptSpeechTokens,
             int promptMelFrames, long seed, IntConsumer onToken, BooleanSupplier cancelled) throws OrtException {
+        return generate(mode, textTokens, promptTextTokens, promptSpeechTokens, promptMelFrames, seed, onToken, cancelled,
+                Engine.LlmSteps.NONE);
+    }
+
+    /** {@link #generate}, telling {@code steps} about every LLM step as it ends. */
+    Result generate(SynthesisMode mode, long[] textTokens, long[] promptTextTokens, long[] promptSpeechTokens,
+            int promptMelFrames, long seed, IntConsumer onToken, BooleanSupplier cancelled, Engine.LlmSteps steps)
+            throws OrtException {
         if (textTokens.length == 0) {
             throw new IllegalArgumentException("nothing to speak: no text tokens");
         }
@@ -166,6 +174,7 @@ final class SpeechTokenGenerator {
                     }
                     int token = sampler.sample(logits, 0, tokens, count, limits.minLen(), rng);
                     long elapsed = System.nanoTime() - t0;
+                    steps.step(count == 0 ? prefixLength : 0, elapsed);
                     if (count == 0) {
                         prefillNanos = elapsed;
                     } else {

@@ -43,7 +43,7 @@ class OpenApiContractTest {
     private static ResponseValidator validator;
     private static JsonObject document;
     private static final Set<String> checked = new TreeSet<>();
-    private static final java.util.List<String> TEXT_TYPES = java.util.List.of("text/event-stream", "application/yaml");
+    private static final java.util.List<String> TEXT_TYPES = java.util.List.of("text/event-stream", "application/yaml", "text/plain");
 
     @BeforeAll
     static void start() throws Exception {
@@ -139,6 +139,7 @@ class OpenApiContractTest {
         check("getOpenApi", server.client().get("/openapi.yaml").send().await());
         check("healthLive", server.client().get("/health/live").send().await());
         check("healthReady", server.client().get("/health/ready").send().await());
+        check("getMetrics", server.client().get("/metrics").send().await());
         check("speechWebSocket", server.client().get("/api-ws/v1/audio/speech").send().await());
         check("speechWebSocket", server.request(HttpMethod.GET, "/api-ws/v1/audio/speech").send().await());
 

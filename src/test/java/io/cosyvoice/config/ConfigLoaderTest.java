@@ -111,6 +111,14 @@ class ConfigLoaderTest {
         assertMessage(Map.of("COSYVOICE_HTTP_SHUTDOWN_TIMEOUT", "soon"), null, "COSYVOICE_HTTP_SHUTDOWN_TIMEOUT");
         assertMessage(Map.of("COSYVOICE_LOG_FORMAT", "xml"), null, "COSYVOICE_LOG_FORMAT");
         assertMessage(Map.of("COSYVOICE_MODEL_DIR", "/no/such/model/dir"), null, "COSYVOICE_MODEL_DIR");
+        assertMessage(Map.of("COSYVOICE_METRICS_ENABLED", "sometimes"), null, "COSYVOICE_METRICS_ENABLED");
+    }
+
+    @Test
+    void metricsAreOnAndOpenByDefault() {
+        assertEquals(new MetricsConfig(true, false), ConfigLoader.load(Map.of(), Optional.empty()).metrics());
+        assertEquals(new MetricsConfig(false, true), ConfigLoader.load(Map.of("COSYVOICE_METRICS_ENABLED", "false",
+                "COSYVOICE_METRICS_REQUIRE_TOKEN", "yes"), Optional.empty()).metrics());
     }
 
     @Test
