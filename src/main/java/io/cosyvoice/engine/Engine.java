@@ -109,6 +109,11 @@ public final class Engine implements AutoCloseable {
         return info;
     }
 
+    /** The LLM's graph and tables, for a step loop outside the engine (the continuous batcher). */
+    public LlmGraph llmGraph() {
+        return llm.graph();
+    }
+
     /** "random-tiny e4126f10c218d4f9": the model's variant and version. */
     public String describe() {
         return model.describe();

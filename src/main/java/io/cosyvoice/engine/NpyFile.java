@@ -102,6 +102,15 @@ public final class NpyFile {
         data.get(Math.toIntExact(index * width), out, offset, width);
     }
 
+    /** Row {@code index} of a 2-D array copied into {@code out} from float index {@code offset} (e.g. a native buffer). */
+    public void copyRow(long index, FloatBuffer out, int offset) {
+        if (shape.length != 2 || index < 0 || index >= shape[0]) {
+            throw new IndexOutOfBoundsException("row " + index + " of " + path.getFileName() + Arrays.toString(shape));
+        }
+        int width = (int) shape[1];
+        out.put(offset, data, Math.toIntExact(index * width), width);
+    }
+
     /** The whole array as a new heap array (for small ones: test fixtures, a prompt mel). */
     public float[] toArray() {
         float[] out = new float[data.capacity()];

@@ -3,10 +3,8 @@ package io.cosyvoice.engine;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import ai.onnxruntime.TensorInfo;
 import io.cosyvoice.synthesis.SynthesisMode;
-import java.io.IOException;
-import java.util.Arrays;
+import java.nio.FloatBuffer;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntConsumer;
 
@@ -45,38 +43,23 @@ final class SpeechTokenGenerator {
      */
     record Result(int[] tokens, Stop stop, int prefixLength, long prefillNanos, int decodeSteps, long decodeNanos) {}
 
+    private final LlmGraph graph;
     private final OrtEnvironment env;
     private final OrtSession session;
     private final ModelConfig.Llm llm;
-    private final RasSampler.Params sampling;
-    private final double minRatio;
-    private final double maxRatio;
-    private final int noiseFrames;
-    private final int tokenMelRatio;
     private final boolean scalarTotal;
-    private final NpyFile textEmbedding;
-    private final NpyFile speechEmbedding;
-    private final NpyFile specialEmbedding;
 
     SpeechTokenGenerator(ModelDirectory model, OnnxGraphs graphs) throws ModelException {
-        ModelConfig config = model.config();
-        this.env = graphs.environment();
-        this.session = graphs.session("llm.onnx");
-        this.llm = config.llm();
-        this.sampling = RasSampler.Params.of(config);
-        this.minRatio = config.sampling().minTokenTextRatio();
-        this.maxRatio = config.sampling().maxTokenTextRatio();
-        this.noiseFrames = config.flow().noiseFrames();
-        this.tokenMelRatio = config.audio().tokenMelRatio();
-        try {
-            TensorInfo total = (TensorInfo) session.getInputInfo().get("total_sequence_length").getInfo();
-            this.scalarTotal = total.getShape().length == 0;
-            this.textEmbedding = NpyFile.map(model.file("llm_text_embedding.npy"));
-            this.speechEmbedding = NpyFile.map(model.file("llm_speech_embedding.npy"));
-            this.specialEmbedding = NpyFile.map(model.file("llm_special_embedding.npy"));
-        } catch (OrtException | IOException e) {
-            throw new ModelException(model.path() + ": cannot prepare the LLM: " + e.getMessage(), e);
-        }
+        this.graph = LlmGraph.open(model, graphs);
+        this.env = graph.environment();
+        this.session = graph.session();
+        this.llm = graph.config();
+        this.scalarTotal = graph.scalarTotalLength();
+    }
+
+    /** The graph and tables this generator steps, for other step loops (the continuous batcher). */
+    LlmGraph graph() {
+        return graph;
     }
 
     /**
@@ -97,17 +80,9 @@ final class SpeechTokenGenerator {
         };
     }
 
-    /**
-     * {@code min_len = int(text_len · min_ratio)}, {@code max_len = int(text_len · max_ratio)} capped
-     * so that the prompt's and the output's mel frames fit in the flow noise.
-     */
+    /** {@code min_len} and {@code max_len} of a request (see {@link LlmGraph#limits}). */
     Limits limits(int textLength, int promptMelFrames) {
-        int cap = (noiseFrames - promptMelFrames) / tokenMelRatio;
-        if (cap <= 0) {
-            throw new IllegalArgumentException("a prompt of " + promptMelFrames + " mel frames leaves no room in the "
-                    + noiseFrames + " frames of flow noise");
-        }
-        return new Limits((int) (textLength * minRatio), Math.min((int) (textLength * maxRatio), cap));
+        return graph.limits(textLength, promptMelFrames);
     }
 
     /**
@@ -134,94 +109,51 @@ final class SpeechTokenGenerator {
     Result generate(SynthesisMode mode, long[] textTokens, long[] promptTextTokens, long[] promptSpeechTokens,
             int promptMelFrames, long seed, IntConsumer onToken, BooleanSupplier cancelled, Engine.LlmSteps steps)
             throws OrtException {
-        if (textTokens.length == 0) {
-            throw new IllegalArgumentException("nothing to speak: no text tokens");
-        }
-        long[] promptText = mode == SynthesisMode.CROSS_LINGUAL ? new long[0] : promptTextTokens;
-        long[] promptSpeech = mode == SynthesisMode.ZERO_SHOT ? promptSpeechTokens : new long[0];
-        Limits limits = limits(textTokens.length, promptMelFrames);
-        float[] prefix = prefix(promptText, textTokens, promptSpeech);
-        int prefixLength = prefix.length / llm.hiddenSize();
-        int capacity = prefixLength + Math.max(limits.maxLen(), 1);
-        if (capacity > llm.maxPosition()) {
-            throw new IllegalArgumentException("prefix " + prefixLength + " + max_len " + limits.maxLen()
-                    + " exceeds the model's " + llm.maxPosition() + " positions");
-        }
-
-        int[] tokens = new int[limits.maxLen()];
-        int count = 0;
+        LlmRequest request = graph.request(mode, textTokens, promptTextTokens, promptSpeechTokens, promptMelFrames, seed);
+        int prefixLength = request.prefixLength();
         Stop stop = Stop.MAX_LEN;
         long prefillNanos = 0;
         long decodeNanos = 0;
         int decodeSteps = 0;
-        if (limits.maxLen() > 0) {
-            SplitMix64 rng = new SplitMix64(seed);
-            RasSampler sampler = new RasSampler(sampling, llm.speechVocab());
+        if (request.maxLength() > 0) {
             float[] logits = new float[llm.speechVocab()];
             float[] embed = new float[llm.hiddenSize()];
-            try (LlmSequence sequence = new LlmSequence(env, session, llm, capacity, scalarTotal)) {
+            FloatBuffer embedBuffer = FloatBuffer.wrap(embed);
+            try (LlmSequence sequence = new LlmSequence(env, session, llm, request.capacityNeeded(), scalarTotal)) {
+                boolean prefilled = false;
                 while (true) {
                     if (cancelled.getAsBoolean()) {
                         stop = Stop.CANCELLED;
                         break;
                     }
                     long t0 = System.nanoTime();
-                    if (count == 0) {
-                        sequence.append(prefix, prefixLength, logits);
+                    if (!prefilled) {
+                        sequence.append(request.prefix(), prefixLength, logits);
                     } else {
-                        speechEmbedding.copyRow(tokens[count - 1], embed, 0);
+                        request.lastTokenEmbedding(embedBuffer, 0);
                         sequence.append(embed, 1, logits);
                     }
-                    int token = sampler.sample(logits, 0, tokens, count, limits.minLen(), rng);
+                    int token = request.next(logits, 0);
                     long elapsed = System.nanoTime() - t0;
-                    steps.step(count == 0 ? prefixLength : 0, elapsed);
-                    if (count == 0) {
+                    steps.step(prefilled ? 0 : prefixLength, elapsed);
+                    if (!prefilled) {
                         prefillNanos = elapsed;
+                        prefilled = true;
                     } else {
                         decodeNanos += elapsed;
                         decodeSteps++;
                     }
-                    if (isStop(token)) {
+                    if (token == LlmRequest.STOP) {
                         stop = Stop.STOP_TOKEN;
                         break;
                     }
-                    tokens[count++] = token;
                     onToken.accept(token);
-                    if (count == limits.maxLen()) {
+                    if (request.finished()) {
                         break;
                     }
                 }
             }
         }
-        return new Result(Arrays.copyOf(tokens, count), stop, prefixLength, prefillNanos, decodeSteps, decodeNanos);
-    }
-
-    private boolean isStop(int token) {
-        return llm.stopTokens().contains(token);
-    }
-
-    /** The prefill's input embeddings, row-major {@code [L, hidden]}, gathered from the mapped tables. */
-    private float[] prefix(long[] promptText, long[] text, long[] promptSpeech) {
-        int hidden = llm.hiddenSize();
-        int rows = 2 + promptText.length + text.length + promptSpeech.length;
-        float[] out = new float[rows * hidden];
-        int row = 0;
-        specialEmbedding.copyRow(llm.sos(), out, row++ * hidden);
-        for (long[] part : new long[][] {promptText, text}) {
-            for (long id : part) {
-                if (id < 0 || id >= llm.textVocab()) {
-                    throw new IllegalArgumentException("text token " + id + " outside the vocabulary of " + llm.textVocab());
-                }
-                textEmbedding.copyRow(id, out, row++ * hidden);
-            }
-        }
-        specialEmbedding.copyRow(llm.taskId(), out, row++ * hidden);
-        for (long id : promptSpeech) {
-            if (id < 0 || id >= llm.speechTokenSize()) {
-                throw new IllegalArgumentException("prompt speech token " + id + " outside [0, " + llm.speechTokenSize() + ")");
-            }
-            speechEmbedding.copyRow(id, out, row++ * hidden);
-        }
-        return out;
+        return new Result(request.tokens(), stop, prefixLength, prefillNanos, decodeSteps, decodeNanos);
     }
 }
