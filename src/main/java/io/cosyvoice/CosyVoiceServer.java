@@ -150,14 +150,32 @@ public final class CosyVoiceServer {
         Path dir = config.effectiveModelDir();
         EngineOptions options = new EngineOptions(config.threads(), EngineOptions.resolveDevice(config.device()), config.cudaDeviceId(),
                 config.cudaMemoryLimit(), config.verifyHashes());
+        io.cosyvoice.metrics.EngineMetrics engineMetrics = metrics.engine();
+        java.util.function.Function<io.cosyvoice.engine.LlmGraph, io.cosyvoice.engine.TokenSource> batcher = !config.batching()
+                ? null
+                : graph -> io.cosyvoice.batching.BatcherTokenSource.start(graph,
+                        new io.cosyvoice.batching.BatcherOptions(config.maxBatchSize(), config.maxTokensPerStep(),
+                                config.workers(), config.kvCapacity(), config.replicas()),
+                        new io.cosyvoice.batching.BatcherListener() {
+                            @Override
+                            public void onStep(Step step) {
+                                engineMetrics.onStep(step.batchSize(), step.prefillTokens(), step.nanos(), step.cacheBytesCopied());
+                            }
+
+                            @Override
+                            public void onSlotsInUse(int slots) {
+                                engineMetrics.onSlotsInUse(slots);
+                            }
+                        });
         return vertx.executeBlocking(() -> {
                     try {
-                        return Engine.open(dir, options);
+                        return Engine.open(dir, options, batcher);
                     } catch (ModelException e) {
                         throw new IllegalStateException("cannot load the model: " + e.getMessage(), e);
                     }
                 }, false)
-                .compose(loaded -> vertx.deployVerticle(new EngineBackendVerticle(loaded, config.workers(), config.queueSize(), metrics.engine()))
+                .compose(loaded -> vertx.deployVerticle(new EngineBackendVerticle(loaded, config.workers(), config.queueSize(), metrics.engine(),
+                                !config.batching()))
                         .recover(err -> {
                             loaded.close();
                             return Future.failedFuture(err);

@@ -59,6 +59,11 @@ public final class ConfigLoader {
         ENGINE_WORKERS("engine.workers", "COSYVOICE_ENGINE_WORKERS"),
         ENGINE_QUEUE_SIZE("engine.queue-size", "COSYVOICE_ENGINE_QUEUE_SIZE"),
         ENGINE_VERIFY_HASHES("engine.verify-hashes", "COSYVOICE_ENGINE_VERIFY_HASHES"),
+        ENGINE_BATCHING("engine.batching", "COSYVOICE_ENGINE_BATCHING"),
+        ENGINE_MAX_BATCH_SIZE("engine.max-batch-size", "COSYVOICE_ENGINE_MAX_BATCH_SIZE"),
+        ENGINE_MAX_TOKENS_PER_STEP("engine.max-tokens-per-step", "COSYVOICE_ENGINE_MAX_TOKENS_PER_STEP"),
+        ENGINE_KV_CAPACITY("engine.kv-capacity", "COSYVOICE_ENGINE_KV_CAPACITY"),
+        ENGINE_REPLICAS("engine.replicas", "COSYVOICE_ENGINE_REPLICAS"),
         MAX_UPLOAD_BYTES("upload.max-bytes", "COSYVOICE_MAX_UPLOAD_BYTES"),
         LOG_FORMAT("log.format", "COSYVOICE_LOG_FORMAT"),
         LOG_LEVEL("log.level", "COSYVOICE_LOG_LEVEL"),
@@ -217,7 +222,12 @@ public final class ConfigLoader {
                     integer(Setting.ENGINE_THREADS, 0, 1024).orElse(EngineConfig.DEFAULTS.threads()),
                     integer(Setting.ENGINE_WORKERS, 1, 1024).orElse(EngineConfig.DEFAULTS.workers()),
                     integer(Setting.ENGINE_QUEUE_SIZE, 0, 100_000).orElse(EngineConfig.DEFAULTS.queueSize()),
-                    bool(Setting.ENGINE_VERIFY_HASHES).orElse(EngineConfig.DEFAULTS.verifyHashes()));
+                    bool(Setting.ENGINE_VERIFY_HASHES).orElse(EngineConfig.DEFAULTS.verifyHashes()),
+                    bool(Setting.ENGINE_BATCHING).orElse(EngineConfig.DEFAULTS.batching()),
+                    integer(Setting.ENGINE_MAX_BATCH_SIZE, 1, 1024).orElse(EngineConfig.DEFAULTS.maxBatchSize()),
+                    integer(Setting.ENGINE_MAX_TOKENS_PER_STEP, 1, 1 << 20).orElse(EngineConfig.DEFAULTS.maxTokensPerStep()),
+                    integer(Setting.ENGINE_KV_CAPACITY, 16, 1 << 20).orElse(EngineConfig.DEFAULTS.kvCapacity()),
+                    integer(Setting.ENGINE_REPLICAS, 1, 64).orElse(EngineConfig.DEFAULTS.replicas()));
             var metrics = new MetricsConfig(
                     bool(Setting.METRICS_ENABLED).orElse(MetricsConfig.DEFAULTS.enabled()),
                     bool(Setting.METRICS_REQUIRE_TOKEN).orElse(MetricsConfig.DEFAULTS.requireToken()));

@@ -12,18 +12,24 @@ import java.util.Optional;
  * @param cudaDeviceId    which GPU with {@code cuda}
  * @param cudaMemoryLimit bytes ONNX Runtime's CUDA arena may take, 0 for no limit
  * @param threads         ONNX Runtime threads per graph call, 0 for one per core
- * @param workers         syntheses that run at once
+ * @param workers         syntheses that run at once (each turns its tokens into audio on its own thread)
  * @param queueSize       jobs that may wait for a worker before new ones get 429
  * @param verifyHashes    check every model file's SHA-256 at start-up
+ * @param batching        decode the LLM steps of all running sentences together (continuous batching)
+ * @param maxBatchSize    sequences one LLM step may carry (KV slots per replica)
+ * @param maxTokensPerStep prefix positions one iteration may prefill, so a long prompt cannot stall decoding
+ * @param kvCapacity      KV positions per slot: prefix plus generated tokens of one sentence
+ * @param replicas        independent batchers (KV pools and step loops) sharing the model's sessions
  */
 public record EngineConfig(boolean enabled, Optional<Path> modelDir, String device, int cudaDeviceId,
-                           long cudaMemoryLimit, int threads, int workers, int queueSize, boolean verifyHashes) {
+                           long cudaMemoryLimit, int threads, int workers, int queueSize, boolean verifyHashes,
+                           boolean batching, int maxBatchSize, int maxTokensPerStep, int kvCapacity, int replicas) {
 
     /** The random-weight twin committed with the sources, relative to the working directory. */
     public static final Path DEFAULT_MODEL_DIR = Path.of("models", "random", "tiny");
 
     public static final EngineConfig DEFAULTS =
-            new EngineConfig(true, Optional.empty(), "auto", 0, 0, 0, 2, 32, false);
+            new EngineConfig(true, Optional.empty(), "auto", 0, 0, 0, 16, 32, false, true, 16, 256, 2048, 1);
 
     /** The directory to load: the configured one, or the default. */
     public Path effectiveModelDir() {

@@ -31,6 +31,9 @@ public final class Engine implements AutoCloseable {
     private final TokenToSpeech vocoder;
     private final PromptAnalyzer prompts;
     private final EngineInfo info;
+    /** Null: each sentence decodes its tokens on the speaking thread. */
+    private final TokenSource tokens;
+    private static final int END = Integer.MIN_VALUE;
 
     /**
      * One sentence to speak.
@@ -60,7 +63,9 @@ public final class Engine implements AutoCloseable {
     }
 
     private Engine(ModelDirectory model, OnnxGraphs graphs, TextTokenizer tokenizer, SpeechTokenGenerator llm,
-                   TokenToSpeech vocoder) {
+                   TokenToSpeech vocoder, java.util.function.Function<LlmGraph, TokenSource> tokenSources)
+            throws ModelException {
+        this.tokens = tokenSources == null ? null : tokenSources.apply(llm.graph());
         this.model = model;
         this.graphs = graphs;
         this.tokenizer = tokenizer;
@@ -73,6 +78,15 @@ public final class Engine implements AutoCloseable {
 
     /** Loads and checks a model directory and opens its sessions; says loudly when the weights are random. */
     public static Engine open(Path dir, EngineOptions options) throws ModelException {
+        return open(dir, options, null);
+    }
+
+    /**
+     * {@link #open(Path, EngineOptions)} with speech tokens from a shared source (the continuous
+     * batcher) built over the model's LLM graph; {@code null}: each sentence decodes on its own thread.
+     */
+    public static Engine open(Path dir, EngineOptions options,
+                              java.util.function.Function<LlmGraph, TokenSource> tokenSources) throws ModelException {
         long started = System.nanoTime();
         ModelDirectory model = ModelDirectory.open(dir, options.verifyHashes());
         OnnxGraphs graphs = OnnxGraphs.open(model, options);
@@ -80,7 +94,7 @@ public final class Engine implements AutoCloseable {
         try {
             tokenizer = TextTokenizer.open(model);
             Engine engine = new Engine(model, graphs, tokenizer, new SpeechTokenGenerator(model, graphs),
-                    TokenToSpeech.open(model, graphs));
+                    TokenToSpeech.open(model, graphs), tokenSources);
             log.atInfo().addKeyValue("model", model.describe()).addKeyValue("dir", model.path())
                     .addKeyValue("device", options.device())
                     .addKeyValue("ms", (System.nanoTime() - started) / 1_000_000).log("model loaded");
@@ -152,6 +166,11 @@ public final class Engine implements AutoCloseable {
         FlowPrompt flowPrompt = new FlowPrompt(promptTokens, voice.speakerEmbedding(), voice.promptMel());
         SpeechStream stream = new SpeechStream(vocoder, flowPrompt, utterance.seed(), utterance.streaming(),
                 utterance.speed(), chunks, mel -> { });
+        if (tokens != null) {
+            speakFromSource(llm.graph().request(utterance.mode(), text, promptText, promptTokens, voice.promptMelFrames(),
+                    utterance.seed()), stream, cancelled);
+            return;
+        }
         try {
             llm.generate(utterance.mode(), text, promptText, promptTokens, voice.promptMelFrames(), utterance.seed(),
                     token -> offer(stream, token), cancelled, steps);
@@ -160,6 +179,53 @@ public final class Engine implements AutoCloseable {
             }
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Tokens come from the shared source on its thread; this thread only turns them into audio, so
+     * the LLM loop never waits for flow or HiFT.
+     */
+    private void speakFromSource(LlmRequest request, SpeechStream stream, BooleanSupplier cancelled) {
+        java.util.concurrent.LinkedBlockingQueue<Integer> queue = new java.util.concurrent.LinkedBlockingQueue<>();
+        TokenSource.Running running = tokens.start(request, queue::add);
+        running.completion().whenComplete((result, error) -> queue.add(END));
+        boolean ended = false;
+        try {
+            while (true) {
+                if (cancelled.getAsBoolean()) {
+                    return;
+                }
+                Integer token;
+                try {
+                    token = queue.poll(50, java.util.concurrent.TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    continue; // woken to look at cancellation
+                }
+                if (token == null) {
+                    continue;
+                }
+                if (token == END) {
+                    ended = true;
+                    break;
+                }
+                offer(stream, token);
+            }
+            try {
+                running.completion().join();
+            } catch (java.util.concurrent.CompletionException e) {
+                Throwable cause = e.getCause() == null ? e : e.getCause();
+                throw new IllegalStateException("speech token generation failed: " + cause.getMessage(), cause);
+            }
+            try {
+                stream.finish();
+            } catch (OrtException e) {
+                throw new IllegalStateException("ONNX Runtime failed: " + e.getMessage(), e);
+            }
+        } finally {
+            if (!ended) {
+                running.cancel();
+            }
         }
     }
 
@@ -173,6 +239,9 @@ public final class Engine implements AutoCloseable {
 
     @Override
     public void close() {
+        if (tokens != null) {
+            tokens.close();
+        }
         tokenizer.close();
         graphs.close();
     }

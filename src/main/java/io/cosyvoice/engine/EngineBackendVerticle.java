@@ -53,17 +53,23 @@ public final class EngineBackendVerticle extends VerticleBase {
     private final int workers;
     private final int queueSize;
     private final EngineMetrics metrics;
+    private final boolean reportsLlmSteps;
     private final AtomicInteger admitted = new AtomicInteger();
     private int waiting;
     private int running;
     private final List<Run> runs = new java.util.concurrent.CopyOnWriteArrayList<>();
     private ExecutorService pool;
 
-    public EngineBackendVerticle(Engine engine, int workers, int queueSize, EngineMetrics metrics) {
+    /**
+     * @param reportsLlmSteps true when each job decodes its own tokens (no batcher): the jobs are then
+     *                        the LLM's slots and their steps its steps; with the batcher, it reports those
+     */
+    public EngineBackendVerticle(Engine engine, int workers, int queueSize, EngineMetrics metrics, boolean reportsLlmSteps) {
         this.engine = engine;
         this.workers = workers;
         this.queueSize = queueSize;
         this.metrics = metrics;
+        this.reportsLlmSteps = reportsLlmSteps;
     }
 
     /** Moves jobs between waiting and running, and reports both in the order they changed. */
@@ -73,7 +79,7 @@ public final class EngineBackendVerticle extends VerticleBase {
         if (waitingDelta != 0) {
             metrics.onQueue(waiting);
         }
-        if (runningDelta != 0) {
+        if (runningDelta != 0 && reportsLlmSteps) {
             metrics.onSlotsInUse(running);
         }
     }

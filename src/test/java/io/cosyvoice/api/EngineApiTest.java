@@ -284,6 +284,39 @@ class EngineApiTest {
         }
     }
 
+    @Test
+    void concurrentRequestsShareLlmStepsAndSoundAsTheyDoAlone() throws Exception {
+        String text = "今天天气很好，我们一起去公园散步吧，顺便买一些新鲜的水果回家。";
+        int n = 8;
+        List<byte[]> alone = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            alone.add(server.speech(body(input("fast_replication", text).put("seed", 100 + i), false)).bodyAsJsonObject()
+                    .getJsonObject("output").getJsonObject("audio").getString("data").getBytes());
+        }
+        String before = server.get("/metrics").bodyAsString();
+        List<io.vertx.core.Future<HttpResponse<Buffer>>> together = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            together.add(server.request(io.vertx.core.http.HttpMethod.POST, "/api/v1/audio/speech")
+                    .sendJsonObject(body(input("fast_replication", text).put("seed", 100 + i), false)));
+        }
+        for (int i = 0; i < n; i++) {
+            HttpResponse<Buffer> response = together.get(i).await();
+            assertEquals(200, response.statusCode(), response.bodyAsString());
+            // batched decoding changes nothing: the same seed gives the same audio as alone
+            assertArrayEquals(alone.get(i), response.bodyAsJsonObject().getJsonObject("output").getJsonObject("audio")
+                    .getString("data").getBytes(), "request " + i);
+        }
+        String after = server.get("/metrics").bodyAsString();
+        double steps = metric(after, "cosyvoice_llm_batch_size_count") - metric(before, "cosyvoice_llm_batch_size_count");
+        double rows = metric(after, "cosyvoice_llm_batch_size_sum") - metric(before, "cosyvoice_llm_batch_size_sum");
+        assertTrue(rows > steps, "some LLM steps carried several sequences: " + rows + " rows in " + steps + " steps");
+    }
+
+    private static double metric(String scrape, String name) {
+        return scrape.lines().filter(l -> l.startsWith(name + " ") || l.startsWith(name + "{"))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
+
     private static String action(String action, String taskId, JsonObject payload) {
         return new JsonObject().put("header", new JsonObject().put("action", action).put("task_id", taskId)
                 .put("streaming", "duplex")).put("payload", payload).encode();

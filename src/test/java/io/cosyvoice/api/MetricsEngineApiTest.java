@@ -44,7 +44,9 @@ class MetricsEngineApiTest {
 
     @BeforeAll
     static void start() throws Exception {
-        server = TestServer.withEngine(Map.of("COSYVOICE_ENGINE_WORKERS", "1", "COSYVOICE_ENGINE_QUEUE_SIZE", "0"));
+        // without the batcher every job is one LLM sequence stepping alone: its accounting is exact
+        server = TestServer.withEngine(Map.of("COSYVOICE_ENGINE_WORKERS", "1", "COSYVOICE_ENGINE_QUEUE_SIZE", "0",
+                "COSYVOICE_ENGINE_BATCHING", "false"));
         voice = server.uploadOk("prompt.wav", Files.readAllBytes(Path.of("models/reference/prompt.wav")), EngineApiTest.PROMPT_TEXT)
                 .getString("id");
         vertx = Vertx.vertx();
