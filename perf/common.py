@@ -44,6 +44,8 @@ def parse_args(description: str, argv=None, extra=None) -> argparse.Namespace:
                    help="tokens a request needs before its first audio chunk can start (25 hop + 3 look-ahead)")
     p.add_argument("--seed", type=int, default=0, help="seed of the prefixes and of the sampling")
     p.add_argument("--no-warmup", action="store_true", help="skip the warm-up before each configuration")
+    p.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
+                   help="before each configuration wait up to SECONDS until other processes use < 0.15 cores")
     if extra:
         extra(p)
     a = p.parse_args(argv)
@@ -72,6 +74,35 @@ def prefix_tokens(rng: np.random.Generator, prefix: int, text_vocab: int, speech
     return text.astype(np.int64), speech.astype(np.int64)
 
 
+def machine_busy_s() -> float:
+    """CPU seconds all processes of the machine have been busy (from /proc/stat; 0 elsewhere)."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:9]]
+    except OSError:
+        return 0.0
+    user, nice, system, idle, iowait, irq, softirq, steal = v
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def others_cpu(seconds: float) -> float:
+    """Cores used by other processes over the next ``seconds`` (this process is idle meanwhile)."""
+    b0, c0 = machine_busy_s(), time.process_time()
+    time.sleep(seconds)
+    return max(0.0, (machine_busy_s() - b0 - (time.process_time() - c0)) / seconds)
+
+
+def wait_quiet(max_wait: float, threshold: float = 0.15) -> float:
+    """Wait up to ``max_wait`` s until other processes use under ``threshold`` cores (2-s samples);
+    returns the last sample. For shared machines: a benchmark next to a compiler measures both."""
+    deadline = time.monotonic() + max_wait
+    used = others_cpu(2.0)
+    while used >= threshold and time.monotonic() < deadline:
+        log(f"waiting for a quiet machine: other processes use {used:.2f} cores")
+        used = others_cpu(2.0)
+    return used
+
+
 @dataclass
 class Request:
     index: int
@@ -96,6 +127,7 @@ class Wave:
     t_end: float
     complete: bool
     cpu_s: float                                  # process CPU time spent in the wave
+    machine_s: float = 0.0                        # CPU time of the whole machine in the wave
     steps: dict = field(default_factory=dict)     # name -> step durations (s) recorded in the wave
 
 
@@ -150,6 +182,9 @@ def summarize(system: str, concurrency: int, waves: list, args, extra: dict) -> 
         "sample_ms_per_step_mean": _ms(steps.get("sample", []), np.mean),
         # process CPU seconds per wall second: about `threads` when nothing else competed for the cores
         "cpu_per_wall": round(sum(w.cpu_s for w in used) / wall, 2) if wall > 0 else None,
+        # cores other processes used meanwhile: near 0 on a quiet machine
+        "others_cpu_per_wall": round(max(0.0, sum(w.machine_s - w.cpu_s for w in used)) / wall, 2)
+        if wall > 0 else None,
     })
     out.update(extra)
     out["loadavg_1m"] = round(os.getloadavg()[0], 2)
@@ -170,14 +205,15 @@ def run_configuration(serve_wave, concurrency: int, args, seed: int) -> list:
     w = 0
     while not waves or time.perf_counter() < deadline:   # at least one wave, even if cut at once
         steps = {"prefill": [], "decode": [], "sample": []}
-        c0 = time.process_time()
+        c0, m0 = time.process_time(), machine_busy_s()
         t0 = time.perf_counter()
         reqs = [Request(index=w * concurrency + i, arrival=t0) for i in range(concurrency)]
         complete = serve_wave(reqs, deadline, seed + w, steps)
         t1 = time.perf_counter()
         if complete:
             t1 = max(r.token_times[-1] for r in reqs)
-        waves.append(Wave(reqs, t0, t1, complete, time.process_time() - c0, steps))
+        waves.append(Wave(reqs, t0, t1, complete, cpu_s=time.process_time() - c0,
+                          machine_s=machine_busy_s() - m0, steps=steps))
         w += 1
         if not complete or (args.max_waves and w >= args.max_waves):
             break

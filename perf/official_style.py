@@ -183,6 +183,8 @@ def main(argv=None) -> int:
         loop.inference(common.Request(index=-1, arrival=t0), text, speech, 4, float("inf"))
         common.log(f"official_style: warm-up {time.perf_counter() - t0:.1f} s")
     for n in args.concurrency_list:
+        if args.wait_quiet > 0:
+            common.wait_quiet(args.wait_quiet)
         waves = common.run_configuration(loop.serve_wave, n, args, args.seed * 1000 + n)
         line = common.summarize("official_style", n, waves, args, {
             "model": config["model"]["variant"],

@@ -115,6 +115,8 @@ def main(argv=None) -> int:
     loop = PlainLoop(args, config)
     variant = config["model"]["variant"]
     for n in args.concurrency_list:
+        if args.wait_quiet > 0:
+            common.wait_quiet(args.wait_quiet)
         if not args.no_warmup:   # the batch's shapes once, short: arenas and kernels set up
             t0 = time.perf_counter()
             wreqs = [common.Request(index=-1 - i, arrival=t0) for i in range(n)]

@@ -54,7 +54,7 @@ def test_percentiles_with_censoring():
         r.token_times = [10.0 * i + k for k in (1, 2, 3)]
         reqs.append(r)
     reqs[3].token_times = reqs[3].token_times[:1]     # cut at 32 s after its first token
-    line = common.summarize("x", 4, [common.Wave(reqs, 0.0, 32.0, False, 0.0)], args, {})
+    line = common.summarize("x", 4, [common.Wave(reqs, 0.0, 32.0, False, cpu_s=0.0)], args, {})
     assert line["ttft_p50_ms"] == 11000.0 and line["ttft_p90_ms"] == 31000.0   # ranks 2 and 4 of 4
     assert line["first_chunk_p50_ms"] == 12000.0                               # rank 2: known
     assert line["first_chunk_p90_ms"] is None and line["first_chunk_p90_ms_lower_bound"] == 32000.0
