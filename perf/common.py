@@ -66,9 +66,13 @@ def load_model_json(model_dir: Path) -> dict:
 
 def prefix_tokens(rng: np.random.Generator, prefix: int, text_vocab: int, speech_token_size: int):
     """Text and prompt-speech token ids of one request: ``[sos] + text + [task_id] + speech`` has
-    ``prefix`` positions, about one third text and two thirds prompt speech (a zero-shot request)."""
-    n_text = max(1, (prefix - 2) // 3)
-    n_speech = prefix - 2 - n_text
+    ``prefix`` positions, about one third text and two thirds prompt speech (a zero-shot request).
+    The prompt speech is a whole number of 25-token hops when it can be (150: 48 text + 100 speech),
+    so the contract's first chunk needs exactly 25 + 3 generated tokens (no padding)."""
+    n_speech = (prefix - 2) * 2 // 3
+    if round(n_speech / 25) >= 1 and round(n_speech / 25) * 25 < prefix - 2:
+        n_speech = round(n_speech / 25) * 25
+    n_text = prefix - 2 - n_speech
     text = rng.integers(0, min(text_vocab, 151643), n_text)   # ordinary text tokens, no specials
     speech = rng.integers(0, speech_token_size, n_speech)
     return text.astype(np.int64), speech.astype(np.int64)

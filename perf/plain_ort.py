@@ -74,7 +74,7 @@ class PlainLoop:
         if prefix_len:   # warm-up: a shorter prefix
             x = np.ascontiguousarray(x[:, :prefix_len])
         P = x.shape[1]
-        C = P + tokens
+        C = max(P + tokens, self.args.capacity or 0)   # KV capacity: by default just what the wave needs
         past = [np.zeros((B, self.kvh, C, self.hd), np.float32) for _ in range(2 * self.L)]
         rngs = [SplitMix64((self.args.seed << 20) + r.index) for r in reqs]
         pos = np.tile(np.arange(P, dtype=np.int64), (B, 1))
@@ -110,7 +110,11 @@ class PlainLoop:
 
 
 def main(argv=None) -> int:
-    args = common.parse_args(__doc__.split("\n\n")[0], argv)
+    def extra(p):
+        p.add_argument("--capacity", type=int, default=0,
+                       help="KV cache capacity C (positions per sequence; default prefix + tokens, the least "
+                            "possible). A plain loop copies the whole cache every step, so a step costs C")
+    args = common.parse_args(__doc__.split("\n\n")[0], argv, extra)
     config = common.load_model_json(args.model_dir)
     loop = PlainLoop(args, config)
     variant = config["model"]["variant"]
@@ -125,6 +129,7 @@ def main(argv=None) -> int:
         waves = common.run_configuration(loop.serve_wave, n, args, args.seed * 1000 + n)
         line = common.summarize("plain_ort", n, waves, args, {
             "model": variant, "tokens_per_decode_step": n,
+            "kv_capacity": max(args.prefix + args.tokens, args.capacity),
             "kv_cache": "present copied out and fed back as past every step (no IOBinding)",
         })
         common.emit(line)
