@@ -24,7 +24,7 @@ if [ ! -x "$PY" ] || ! "$PY" -c "import torch, onnx, onnxruntime, tokenizers, tr
   "$PY" -m pip install --quiet --disable-pip-version-check -r requirements.txt \
     || skip "pip could not install models/requirements.txt"
 fi
-"$PY" -m pytest -q -p no:cacheprovider tests "$@"
+"$PY" -m pytest -q -p no:cacheprovider tests ../perf/tests "$@"
 status=$?
 # pytest's 5 means it collected nothing: a broken test tree, not a pass.
 exit $status

@@ -35,11 +35,7 @@ echo "perf: the server's batcher"
   --concurrency "$CONCURRENCY" --tokens "$TOKENS" --prefix "$PREFIX" --max-seconds "$MAX_SECONDS" | tee "$OUT/server.jsonl"
 
 echo "perf: the reference loops"
-for level in ${CONCURRENCY//,/ }; do
-  "$PY" perf/plain_ort.py --model-dir "$MODEL_DIR" --concurrency "$level" --tokens "$TOKENS" --prefix "$PREFIX" \
-    --max-seconds "$MAX_SECONDS" | tee -a "$OUT/references.jsonl"
-  "$PY" perf/official_style.py --model-dir "$MODEL_DIR" --concurrency "$level" --tokens "$TOKENS" --prefix "$PREFIX" \
-    --max-seconds "$MAX_SECONDS" | tee -a "$OUT/references.jsonl"
-done
+PYTHON="$PY" bash perf/run_references.sh "$MODEL_DIR" --concurrency "$CONCURRENCY" --tokens "$TOKENS" --prefix "$PREFIX" \
+  --max-seconds "$MAX_SECONDS" | tee "$OUT/references.jsonl"
 
 "$PY" perf/report.py "$OUT/server.jsonl" "$OUT/references.jsonl" | tee "$OUT/report.md"
