@@ -175,7 +175,7 @@ public final class CosyVoiceServer {
                     }
                 }, false)
                 .compose(loaded -> vertx.deployVerticle(new EngineBackendVerticle(loaded, config.workers(), config.queueSize(), metrics.engine(),
-                                !config.batching()))
+                                !config.batching(), config.deadline()))
                         .recover(err -> {
                             loaded.close();
                             return Future.failedFuture(err);

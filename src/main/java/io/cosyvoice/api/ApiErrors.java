@@ -32,6 +32,7 @@ final class ApiErrors {
             case UNSUPPORTED_MEDIA_TYPE -> 415;
             case TOO_MANY_REQUESTS -> 429;
             case SERVICE_UNAVAILABLE -> 503;
+            case DEADLINE_EXCEEDED -> 504;
             case INTERNAL_ERROR -> 500;
         };
     }

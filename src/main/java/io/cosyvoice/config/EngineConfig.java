@@ -1,6 +1,7 @@
 package io.cosyvoice.config;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Optional;
 
 /**
@@ -20,16 +21,21 @@ import java.util.Optional;
  * @param maxTokensPerStep prefix positions one iteration may prefill, so a long prompt cannot stall decoding
  * @param kvCapacity      KV positions per slot: prefix plus generated tokens of one sentence
  * @param replicas        independent batchers (KV pools and step loops) sharing the model's sessions
+ * @param deadline        how long one sentence may take from when it could start (waiting for a worker or a
+ *                        batch slot included, waiting for the client's credits excluded) to its last audio;
+ *                        zero for no limit
  */
 public record EngineConfig(boolean enabled, Optional<Path> modelDir, String device, int cudaDeviceId,
                            long cudaMemoryLimit, int threads, int workers, int queueSize, boolean verifyHashes,
-                           boolean batching, int maxBatchSize, int maxTokensPerStep, int kvCapacity, int replicas) {
+                           boolean batching, int maxBatchSize, int maxTokensPerStep, int kvCapacity, int replicas,
+                           Duration deadline) {
 
     /** The random-weight twin committed with the sources, relative to the working directory. */
     public static final Path DEFAULT_MODEL_DIR = Path.of("models", "random", "tiny");
 
     public static final EngineConfig DEFAULTS =
-            new EngineConfig(true, Optional.empty(), "auto", 0, 0, 0, 16, 32, false, true, 16, 256, 2048, 1);
+            new EngineConfig(true, Optional.empty(), "auto", 0, 0, 0, 16, 32, false, true, 16, 256, 2048, 1,
+                    Duration.ofMinutes(2));
 
     /** The directory to load: the configured one, or the default. */
     public Path effectiveModelDir() {

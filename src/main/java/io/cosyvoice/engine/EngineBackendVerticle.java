@@ -22,6 +22,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -38,7 +39,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Each job runs on one worker thread, sentence by sentence with one voice. A chunk is sent only
  * against a credit: without credits the worker waits (the client is slow), and a {@link Cancel}
  * stops it between model steps. At most {@code workers} jobs run and {@code queueSize} wait;
- * more are refused with 429.
+ * more are refused with 429. Each sentence has a deadline: past it the job fails with
+ * {@link ErrorCode#DEADLINE_EXCEEDED} and its LLM sequence is cancelled (its batch slot freed at the next step).
  *
  * <p>It reports to {@link EngineMetrics}: the jobs waiting for a worker, each job's wait, the jobs
  * running (each holds one LLM sequence) and every LLM step, at batch size 1 (each job steps its own
@@ -54,6 +56,7 @@ public final class EngineBackendVerticle extends VerticleBase {
     private final int queueSize;
     private final EngineMetrics metrics;
     private final boolean reportsLlmSteps;
+    private final long deadlineNanos;
     private final AtomicInteger admitted = new AtomicInteger();
     private int waiting;
     private int running;
@@ -63,13 +66,17 @@ public final class EngineBackendVerticle extends VerticleBase {
     /**
      * @param reportsLlmSteps true when each job decodes its own tokens (no batcher): the jobs are then
      *                        the LLM's slots and their steps its steps; with the batcher, it reports those
+     * @param deadline        how long one sentence may take, from when it could start to its last chunk, not
+     *                        counting waits for the client's credits; zero for no limit
      */
-    public EngineBackendVerticle(Engine engine, int workers, int queueSize, EngineMetrics metrics, boolean reportsLlmSteps) {
+    public EngineBackendVerticle(Engine engine, int workers, int queueSize, EngineMetrics metrics, boolean reportsLlmSteps,
+                                 Duration deadline) {
         this.engine = engine;
         this.workers = workers;
         this.queueSize = queueSize;
         this.metrics = metrics;
         this.reportsLlmSteps = reportsLlmSteps;
+        this.deadlineNanos = deadline.toNanos();
     }
 
     /** Moves jobs between waiting and running, and reports both in the order they changed. */
@@ -167,6 +174,8 @@ public final class EngineBackendVerticle extends VerticleBase {
         private volatile String cancelled;
         private volatile Thread worker;
         private long queuedAt;
+        /** When the current sentence could start, moved later by every wait for the client's credits. */
+        private long sentenceClock;
 
         Run(Job job) {
             this.job = job;
@@ -206,6 +215,7 @@ public final class EngineBackendVerticle extends VerticleBase {
             metrics.onAdmitted(System.nanoTime() - queuedAt);
             jobsChanged(-1, 1);
             long sequence = 0;
+            sentenceClock = queuedAt;
             try {
                 int index = 0;
                 while (cancelled == null) {
@@ -213,8 +223,12 @@ public final class EngineBackendVerticle extends VerticleBase {
                     if (sentence == null) {
                         break;
                     }
+                    if (index > 0) {
+                        sentenceClock = System.nanoTime();
+                    }
                     int sentenceIndex = index++;
                     long[] sent = {sequence};
+                    boolean[] overdue = {false}; // set when the engine was told to stop for the deadline
                     // a chunk's compute: since the sentence started or the previous chunk went out (credit waits excluded)
                     long[] computing = {System.nanoTime()};
                     engine.speak(new Engine.Utterance(sentence, job.mode(), job.promptText(), job.instruct(), job.prompt(),
@@ -225,15 +239,21 @@ public final class EngineBackendVerticle extends VerticleBase {
                                 vertx.eventBus().send(job.outputAddress(), new Chunk(sent[0]++, sentenceIndex, samples, seconds));
                                 computing[0] = System.nanoTime();
                             },
-                            () -> cancelled != null,
+                            () -> cancelled != null || (overdue[0] = overdue()),
                             (prefillTokens, nanos) -> metrics.onStep(1, prefillTokens, nanos, 0));
                     sequence = sent[0];
+                    if (cancelled == null && overdue[0]) {
+                        throw new DeadlineExceeded(sentenceIndex);
+                    }
                 }
                 if (cancelled == null) {
                     vertx.eventBus().send(job.outputAddress(), new End(sequence));
                 }
             } catch (Cancelled e) {
                 // the client is gone: nothing more to send
+            } catch (DeadlineExceeded e) {
+                log.atWarn().addKeyValue("job", job.jobId()).log(e.getMessage());
+                vertx.eventBus().send(job.outputAddress(), new Failure(ErrorCode.DEADLINE_EXCEEDED, e.getMessage()));
             } catch (RuntimeException | Error e) {
                 log.atError().setCause(e).addKeyValue("job", job.jobId()).log("synthesis failed");
                 if (cancelled == null) {
@@ -247,6 +267,11 @@ public final class EngineBackendVerticle extends VerticleBase {
                 jobsChanged(0, -1);
                 release();
             }
+        }
+
+        /** True once the current sentence has run past the deadline. */
+        private boolean overdue() {
+            return deadlineNanos > 0 && System.nanoTime() - sentenceClock > deadlineNanos;
         }
 
         /** The next sentence, waiting for text while the job's text is open; null when all is done. */
@@ -271,17 +296,26 @@ public final class EngineBackendVerticle extends VerticleBase {
         }
 
         private void awaitCredit() {
-            while (true) {
-                if (cancelled != null) {
-                    throw new Cancelled();
-                }
-                try {
-                    if (credits.tryAcquire(1, TimeUnit.SECONDS)) {
-                        return;
+            if (credits.tryAcquire()) {
+                return;
+            }
+            // a slow client's time is not the engine's: the sentence's deadline clock stops while waiting
+            long waitStarted = System.nanoTime();
+            try {
+                while (true) {
+                    if (cancelled != null) {
+                        throw new Cancelled();
                     }
-                } catch (InterruptedException e) {
-                    // woken by a cancel or new text: check and wait again
+                    try {
+                        if (credits.tryAcquire(1, TimeUnit.SECONDS)) {
+                            return;
+                        }
+                    } catch (InterruptedException e) {
+                        // woken by a cancel or new text: check and wait again
+                    }
                 }
+            } finally {
+                sentenceClock += System.nanoTime() - waitStarted;
             }
         }
 
@@ -289,6 +323,15 @@ public final class EngineBackendVerticle extends VerticleBase {
             if (runs.remove(this)) {
                 admitted.decrementAndGet();
             }
+        }
+    }
+
+    /** Unwinds a job whose sentence ran past the deadline. */
+    private final class DeadlineExceeded extends RuntimeException {
+        DeadlineExceeded(int sentenceIndex) {
+            super("sentence " + (sentenceIndex + 1) + " took longer than the engine's deadline of "
+                    + Duration.ofNanos(deadlineNanos).toMillis() + " ms (engine.deadline); try again later or with shorter text",
+                    null, false, false);
         }
     }
 

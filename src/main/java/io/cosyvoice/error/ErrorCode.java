@@ -13,6 +13,8 @@ public enum ErrorCode {
     UNSUPPORTED_MEDIA_TYPE("UnsupportedMediaType"),
     TOO_MANY_REQUESTS("TooManyRequests"),
     SERVICE_UNAVAILABLE("ServiceUnavailable"),
+    /** The synthesis took longer than the engine's deadline for one sentence. */
+    DEADLINE_EXCEEDED("DeadlineExceeded"),
     INTERNAL_ERROR("InternalError");
 
     private final String apiName;
