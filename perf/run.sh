@@ -11,6 +11,7 @@ CONCURRENCY="${CONCURRENCY:-1,4,16,32}"
 TOKENS="${TOKENS:-60}"
 PREFIX="${PREFIX:-150}"
 MAX_SECONDS="${MAX_SECONDS:-180}"
+WINDOW_SECONDS="${WINDOW_SECONDS:-60}"
 OUT=target/perf
 mkdir -p "$OUT"
 
@@ -32,7 +33,7 @@ export CLASSPATH="target/classes:target/test-classes:$(cat "$OUT/classpath.txt")
 
 echo "perf: the server's batcher"
 "$JAVA" --enable-native-access=ALL-UNNAMED io.cosyvoice.perf.LlmBenchmark --model-dir "$MODEL_DIR" \
-  --concurrency "$CONCURRENCY" --tokens "$TOKENS" --prefix "$PREFIX" --max-seconds "$MAX_SECONDS" | tee "$OUT/server.jsonl"
+  --concurrency "$CONCURRENCY" --tokens "$TOKENS" --prefix "$PREFIX" --max-seconds "$WINDOW_SECONDS" | tee "$OUT/server.jsonl"
 
 echo "perf: the reference loops"
 PYTHON="$PY" bash perf/run_references.sh "$MODEL_DIR" --concurrency "$CONCURRENCY" --tokens "$TOKENS" --prefix "$PREFIX" \

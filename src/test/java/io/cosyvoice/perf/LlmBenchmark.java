@@ -19,29 +19,31 @@ import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * The server's side of the issue-6 benchmark (perf/README.md): the continuous batcher on a model
- * directory, with batching on (32 slots) and off (1 slot), at 1, 4, 16 and 32 concurrent requests
- * arriving over the first second. Every request has the same shape as the Python references':
- * a {@code --prefix}-position prefix, then exactly {@code --tokens} speech tokens (end-of-speech is
- * masked for that long, then the request is cut). One JSON line per configuration on stdout, in
- * the references' format, so perf/report.py can put them in one table:
- * {@code {"system", "concurrency", "tokens_per_second", "ttft_p50_ms", "first_chunk_p50_ms", "requests"}}.
- * Not a test: perf/run.sh runs it.
+ * directory, with batching on (32 slots) and off (1 slot), at 1, 4, 16 and 32 concurrent clients.
+ * Each client sends its next request as soon as the previous one is done, the first ones spread
+ * over a second, so requests arrive at different times and N are always in flight; the figures
+ * count a window of {@code --max-seconds} after every client has been served once. Every request
+ * has the same shape as the Python references': a {@code --prefix}-position prefix, then exactly
+ * {@code --tokens} speech tokens (end-of-speech is masked for that long, then the request is cut).
+ * One JSON line per configuration on stdout, in the references' format, so perf/report.py can put
+ * them in one table. Not a test: perf/run.sh runs it.
  */
 public final class LlmBenchmark {
 
     /** Tokens a request needs before its first audio chunk can start: the first hop (25) plus 3 of look-ahead. */
     static final int FIRST_CHUNK_TOKENS = 28;
+    /** The window starts when every client has been served once, or after this long. */
+    static final long WARM_UP_SECONDS = 30;
 
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(option(args, "--model-dir", "models/random/full"));
         int prefix = Integer.parseInt(option(args, "--prefix", "150"));
         int tokens = Integer.parseInt(option(args, "--tokens", "60"));
         int threads = Integer.parseInt(option(args, "--threads", "2"));
-        double maxSeconds = Double.parseDouble(option(args, "--max-seconds", "180"));
+        double maxSeconds = Double.parseDouble(option(args, "--max-seconds", "60"));
         int[] levels = Arrays.stream(option(args, "--concurrency", "1,4,16,32").split(",")).mapToInt(Integer::parseInt).toArray();
         ModelDirectory model = ModelDirectory.open(dir, false);
         try (OnnxGraphs graphs = OnnxGraphs.open(model, new EngineOptions(threads, "cpu", 0, 0, false))) {
@@ -59,18 +61,44 @@ public final class LlmBenchmark {
         }
     }
 
+    /**
+     * N clients in a closed loop: client i sends its first request at i/N of a second, and each sends
+     * its next request as soon as the previous one has its {@code tokens}, so requests keep arriving
+     * at different times and N are in flight. The first requests of every client are a warm-up; the
+     * figures count the window that follows (at most {@code maxSeconds}).
+     */
     private static String run(LlmGraph graph, BatcherOptions options, int n, int prefix, int tokens, double maxSeconds,
                               String system) throws Exception {
         // cross-lingual: the prefix is [sos, text, task_id]; eos stays masked for 2 × text tokens > tokens
         int textTokens = prefix - 2;
-        AtomicLongArray first = new AtomicLongArray(n);
-        AtomicLongArray firstChunk = new AtomicLongArray(n);
-        long[] submitted = new long[n];
+        List<Long> ttft = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Long> firstChunks = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Long> decodeSteps = java.util.Collections.synchronizedList(new ArrayList<>());
         AtomicLong produced = new AtomicLong();
-        CountDownLatch done = new CountDownLatch(n);
-        List<BatchedGeneration> runs = new ArrayList<>();
-        long start;
-        try (ContinuousBatcher batcher = ContinuousBatcher.start(graph, options, BatcherListener.NONE)) {
+        AtomicLong finished = new AtomicLong();
+        AtomicLong copied = new AtomicLong();
+        AtomicLong steps = new AtomicLong();
+        // the measured window (nanoTime): set once the warm-up is over
+        AtomicLong from = new AtomicLong(Long.MAX_VALUE);
+        AtomicLong to = new AtomicLong(Long.MAX_VALUE);
+        java.util.concurrent.atomic.AtomicInteger warmClients = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.ScheduledExecutorService clients = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        BatcherListener listener = new BatcherListener() {
+            @Override
+            public void onStep(Step step) {
+                long now = System.nanoTime();
+                if (now >= from.get() && now < to.get()) {
+                    steps.incrementAndGet();
+                    copied.addAndGet(step.bytesCopied());
+                    // the decode rate at full batch: steps that only decode, every slot busy
+                    if (step.prefillTokens() == 0 && step.batchSize() == Math.min(n, options.maxBatchSize())) {
+                        decodeSteps.add(step.nanos());
+                    }
+                }
+            }
+        };
+        CountDownLatch over = new CountDownLatch(1);
+        try (ContinuousBatcher batcher = ContinuousBatcher.start(graph, options, listener)) {
             // the clock starts once the KV pool exists and has served a request: a server allocates
             // the pool once, at start-up, and ONNX Runtime sizes its buffers on the first calls
             LlmRequest warmUp = graph.request(SynthesisMode.CROSS_LINGUAL, new long[textTokens], new long[0], new long[0], 0, -1);
@@ -82,66 +110,101 @@ public final class LlmBenchmark {
                 }
             });
             warm[0].completion().get(120, TimeUnit.SECONDS);
-            start = System.nanoTime();
+            Runnable startWindow = () -> {
+                long now = System.nanoTime();
+                if (from.compareAndSet(Long.MAX_VALUE, now)) {
+                    to.set(now + (long) (maxSeconds * 1e9));
+                    clients.schedule(over::countDown, (long) (maxSeconds * 1000), TimeUnit.MILLISECONDS);
+                }
+            };
+            // or at the latest after WARM_UP_SECONDS (one slot at 32 clients takes minutes to serve each once)
+            clients.schedule(startWindow, WARM_UP_SECONDS, TimeUnit.SECONDS);
+            AtomicLong requestSeed = new AtomicLong();
+            class Client {
+                final int id;
+                boolean warm;
+
+                Client(int id) {
+                    this.id = id;
+                }
+
+                void send() {
+                    if (System.nanoTime() >= to.get() || over.getCount() == 0) {
+                        return;
+                    }
+                    long seed = requestSeed.incrementAndGet();
+                    long[] text = new long[textTokens];
+                    for (int t = 0; t < textTokens; t++) {
+                        text[t] = 100 + (31L * t + 7L * seed) % 1000;
+                    }
+                    LlmRequest request = graph.request(SynthesisMode.CROSS_LINGUAL, text, new long[0], new long[0], 0, seed);
+                    long submitted = System.nanoTime();
+                    boolean measured = submitted >= from.get();
+                    int[] count = {0};
+                    BatchedGeneration[] self = new BatchedGeneration[1];
+                    self[0] = batcher.submit(request, token -> {
+                        long now = System.nanoTime();
+                        count[0]++;
+                        if (now >= from.get() && now < to.get()) {
+                            produced.incrementAndGet();
+                        }
+                        if (measured && count[0] == 1) {
+                            ttft.add(now - submitted);
+                        }
+                        if (measured && count[0] == FIRST_CHUNK_TOKENS) {
+                            firstChunks.add(now - submitted);
+                        }
+                        if (count[0] == tokens && self[0] != null) {
+                            self[0].cancel();
+                        }
+                    });
+                    self[0].completion().whenComplete((g, e) -> clients.execute(() -> {
+                        if (measured && count[0] >= tokens) {
+                            finished.incrementAndGet();
+                        }
+                        if (!warm) {
+                            warm = true;
+                            if (warmClients.incrementAndGet() == n) {
+                                startWindow.run(); // steady state: every client has been served once
+                            }
+                        }
+                        send();
+                    }));
+                }
+            }
             for (int i = 0; i < n; i++) {
-                // arrivals spread over the first second, as users do, not one burst
-                long due = start + (n == 1 ? 0 : TimeUnit.MILLISECONDS.toNanos(1000L * i / n));
-                long wait = due - System.nanoTime();
-                if (wait > 0) {
-                    TimeUnit.NANOSECONDS.sleep(wait);
-                }
-                long[] text = new long[textTokens];
-                for (int t = 0; t < textTokens; t++) {
-                    text[t] = 100 + (31L * t + 7L * i) % 1000;
-                }
-                LlmRequest request = graph.request(SynthesisMode.CROSS_LINGUAL, text, new long[0], new long[0], 0, i);
-                int index = i;
-                int[] count = {0};
-                BatchedGeneration[] self = new BatchedGeneration[1];
-                submitted[i] = System.nanoTime();
-                self[0] = batcher.submit(request, token -> {
-                    long now = System.nanoTime();
-                    count[0]++;
-                    produced.incrementAndGet();
-                    if (count[0] == 1) {
-                        first.set(index, now - submitted[index]);
-                    }
-                    if (count[0] == FIRST_CHUNK_TOKENS) {
-                        firstChunk.set(index, now - submitted[index]);
-                    }
-                    if (count[0] == tokens && self[0] != null) {
-                        self[0].cancel();
-                    }
-                });
-                self[0].completion().whenComplete((g, e) -> done.countDown());
-                runs.add(self[0]);
+                Client client = new Client(i);
+                clients.schedule(client::send, n == 1 ? 0 : 1000L * i / n, TimeUnit.MILLISECONDS);
             }
-            if (!done.await((long) (maxSeconds * 1000), TimeUnit.MILLISECONDS)) {
-                runs.forEach(BatchedGeneration::cancel);
-                done.await(30, TimeUnit.SECONDS);
+            if (!over.await(WARM_UP_SECONDS + (long) maxSeconds + 60, TimeUnit.SECONDS)) {
+                throw new IllegalStateException(system + " at " + n + ": the window did not end");
             }
+        } finally {
+            clients.shutdownNow();
         }
-        double seconds = (System.nanoTime() - start) / 1e9;
+        double seconds = (to.get() - from.get()) / 1e9;
+        double decodeStep = median(decodeSteps);
         return String.format(Locale.ROOT,
-                "{\"system\": \"%s\", \"concurrency\": %d, \"tokens_per_second\": %.2f, \"ttft_p50_ms\": %.1f, "
-                        + "\"first_chunk_p50_ms\": %.1f, \"requests\": %d, \"tokens\": %d, \"seconds\": %.1f}",
-                system, n, produced.get() / seconds, median(first) / 1e6, median(firstChunk) / 1e6, n, produced.get(), seconds);
+                "{\"system\": \"%s\", \"concurrency\": %d, \"tokens_per_second\": %.2f, \"decode_tokens_per_second\": %.2f, "
+                        + "\"decode_step_ms_p50\": %.1f, \"ttft_p50_ms\": %.1f, \"first_chunk_p50_ms\": %.1f, "
+                        + "\"first_chunk_p90_ms\": %.1f, \"requests\": %d, \"tokens\": %d, \"seconds\": %.1f, "
+                        + "\"bytes_copied_per_step\": %d}",
+                system, n, produced.get() / seconds, Math.min(n, options.maxBatchSize()) / (decodeStep / 1e9), decodeStep / 1e6,
+                percentile(ttft, 0.5) / 1e6, percentile(firstChunks, 0.5) / 1e6, percentile(firstChunks, 0.9) / 1e6,
+                finished.get(), produced.get(), seconds, steps.get() == 0 ? 0 : copied.get() / steps.get());
     }
 
-    private static double median(AtomicLongArray values) {
-        long[] v = new long[values.length()];
-        int k = 0;
-        for (int i = 0; i < v.length; i++) {
-            if (values.get(i) > 0) {
-                v[k++] = values.get(i);
-            }
+    private static double median(List<Long> values) {
+        return percentile(values, 0.5);
+    }
+
+    /** Nearest rank; NaN when nothing was measured. */
+    private static double percentile(List<Long> values, double p) {
+        long[] v;
+        synchronized (values) {
+            v = values.stream().mapToLong(Long::longValue).sorted().toArray();
         }
-        if (k == 0) {
-            return Double.NaN;
-        }
-        long[] seen = Arrays.copyOf(v, k);
-        Arrays.sort(seen);
-        return seen[k / 2];
+        return v.length == 0 ? Double.NaN : v[Math.max(0, (int) Math.ceil(p * v.length) - 1)];
     }
 
     private static String option(String[] args, String name, String fallback) {
