@@ -3,6 +3,7 @@ package io.cosyvoice.api;
 import io.cosyvoice.CosyVoiceServer;
 import io.cosyvoice.audio.TestAudio;
 import io.cosyvoice.config.ConfigLoader;
+import io.cosyvoice.support.PrometheusText;
 import io.cosyvoice.support.TestServer;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
@@ -13,6 +14,10 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Optional;
@@ -50,6 +55,7 @@ class GracefulShutdownTest {
             out.write(head);
             out.write(Arrays.copyOf(wav, wav.length / 2));
             out.flush();
+            awaitRequestInFlight(port);
 
             Future<Void> stopped = server.stop();
             Thread.sleep(500);
@@ -66,6 +72,25 @@ class GracefulShutdownTest {
             assertEquals(wav.length, body.getLong("bytes"));
 
             stopped.await(30, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * Waits until the server has the upload's request: a shutdown that came first would rightly refuse it.
+     * The scrape that asks is a request in flight too.
+     */
+    private static void awaitRequestInFlight(int port) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            String scrape = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            double active = PrometheusText.parse(scrape).sum("vertx_http_server_active_requests");
+            if (active >= 2) {
+                return;
+            }
+            assertTrue(System.nanoTime() < deadline, "the upload never reached the server: " + active + " requests in flight");
+            Thread.sleep(20);
         }
     }
 
