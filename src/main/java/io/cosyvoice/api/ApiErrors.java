@@ -30,6 +30,7 @@ final class ApiErrors {
             case METHOD_NOT_ALLOWED -> 405;
             case PAYLOAD_TOO_LARGE -> 413;
             case UNSUPPORTED_MEDIA_TYPE -> 415;
+            case CONFLICT -> 409;
             case TOO_MANY_REQUESTS -> 429;
             case SERVICE_UNAVAILABLE -> 503;
             case INTERNAL_ERROR -> 500;
