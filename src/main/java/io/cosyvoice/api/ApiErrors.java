@@ -12,7 +12,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The one place where failures become HTTP: a status from the error code and the body
- * {@code {"code", "message", "request_id", "data"}}. Unexpected exceptions become a 500 whose
+ * {@code {"code", "message", "request_id", "data"}}, or on the OpenAI-compatible routes
+ * ({@code /v1/}) OpenAI's {@code {"error": {"message", "type", "param", "code"}}}. Unexpected exceptions become a 500 whose
  * body says nothing of the internals; the details go to the log under the request id.
  */
 final class ApiErrors {
@@ -86,9 +87,37 @@ final class ApiErrors {
         if (error.code() == ErrorCode.UNAUTHORIZED) {
             response.putHeader("WWW-Authenticate", "Bearer");
         }
+        JsonObject body = OpenAiRoutes.isOpenAiPath(ctx.request().path())
+                ? new JsonObject().put("error", openAiError(error)) : body(error, RequestIds.of(ctx));
         response.setStatusCode(status)
                 .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                .end(body(error, RequestIds.of(ctx)).encode());
+                .end(body.encode());
+    }
+
+    /** OpenAI's error object: {@code type} and {@code code} as OpenAI sends them, {@code param} the field. */
+    static JsonObject openAiError(ServiceException error) {
+        String type = switch (error.code()) {
+            case TOO_MANY_REQUESTS -> "requests";
+            case SERVICE_UNAVAILABLE, INTERNAL_ERROR -> "server_error";
+            default -> "invalid_request_error";
+        };
+        String code = switch (error.code()) {
+            case INVALID_PARAMETER -> "invalid_value";
+            case UNAUTHORIZED -> "invalid_api_key";
+            case NOT_FOUND -> "not_found";
+            case METHOD_NOT_ALLOWED -> "method_not_allowed";
+            case PAYLOAD_TOO_LARGE -> "payload_too_large";
+            case UNSUPPORTED_MEDIA_TYPE -> "unsupported_media_type";
+            case CONFLICT -> "conflict";
+            case TOO_MANY_REQUESTS -> "rate_limit_exceeded";
+            case SERVICE_UNAVAILABLE -> "service_unavailable";
+            case INTERNAL_ERROR -> "internal_error";
+        };
+        return new JsonObject()
+                .put("message", error.getMessage())
+                .put("type", type)
+                .put("param", error.field())
+                .put("code", code);
     }
 
     static JsonObject body(ServiceException error, String requestId) {
