@@ -152,10 +152,13 @@ public final class TestServer implements AutoCloseable {
         return request(io.vertx.core.http.HttpMethod.POST, "/api/v1/audio/reference_audio").sendMultipartForm(form).await();
     }
 
-    /** An upload with a {@code name} form field (the voice's alias). */
+    /** An upload with a {@code name} form field (the voice's alias); null: without one. */
     public HttpResponse<Buffer> uploadNamed(String filename, byte[] file, String text, String name) {
-        MultipartForm form = MultipartForm.create().attribute("text", text).attribute("name", name)
-                .binaryFileUpload("file", filename, Buffer.buffer(file), "audio/wav");
+        MultipartForm form = MultipartForm.create().attribute("text", text);
+        if (name != null) {
+            form.attribute("name", name);
+        }
+        form.binaryFileUpload("file", filename, Buffer.buffer(file), "audio/wav");
         return request(io.vertx.core.http.HttpMethod.POST, "/api/v1/audio/reference_audio").sendMultipartForm(form).await();
     }
 
