@@ -94,24 +94,19 @@ final class ApiErrors {
                 .end(body.encode());
     }
 
-    /** OpenAI's error object: {@code type} and {@code code} as OpenAI sends them, {@code param} the field. */
+    /**
+     * OpenAI's error object: {@code type} and {@code code} as OpenAI sends them, {@code param} the
+     * field. The type follows the status, so a code added later needs nothing here.
+     */
     static JsonObject openAiError(ServiceException error) {
-        String type = switch (error.code()) {
-            case TOO_MANY_REQUESTS -> "requests";
-            case SERVICE_UNAVAILABLE, INTERNAL_ERROR -> "server_error";
-            default -> "invalid_request_error";
-        };
+        int status = status(error.code());
+        String type = status == 429 ? "requests" : status >= 500 ? "server_error" : "invalid_request_error";
         String code = switch (error.code()) {
             case INVALID_PARAMETER -> "invalid_value";
             case UNAUTHORIZED -> "invalid_api_key";
-            case NOT_FOUND -> "not_found";
-            case METHOD_NOT_ALLOWED -> "method_not_allowed";
-            case PAYLOAD_TOO_LARGE -> "payload_too_large";
-            case UNSUPPORTED_MEDIA_TYPE -> "unsupported_media_type";
-            case CONFLICT -> "conflict";
             case TOO_MANY_REQUESTS -> "rate_limit_exceeded";
-            case SERVICE_UNAVAILABLE -> "service_unavailable";
-            case INTERNAL_ERROR -> "internal_error";
+            // the rest by name: NOT_FOUND -> not_found, SERVICE_UNAVAILABLE -> service_unavailable ...
+            default -> error.code().name().toLowerCase(java.util.Locale.ROOT);
         };
         return new JsonObject()
                 .put("message", error.getMessage())

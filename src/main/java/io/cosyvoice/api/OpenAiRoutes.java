@@ -77,8 +77,8 @@ final class OpenAiRoutes {
     }
 
     private void voices(RoutingContext ctx) {
-        int limit = ReferenceAudioRoutes.limit(single(ctx, "limit"));
-        library.list(limit, ReferenceAudioRoutes.order(single(ctx, "order")))
+        int limit = ReferenceAudioRoutes.limit(ReferenceAudioRoutes.single(ctx, "limit"));
+        library.list(limit, ReferenceAudioRoutes.order(ReferenceAudioRoutes.single(ctx, "order")))
                 .onSuccess(items -> {
                     JsonArray data = new JsonArray();
                     items.forEach(item -> data.add(voice(item)));
@@ -96,14 +96,6 @@ final class OpenAiRoutes {
                 .put("text", audio.text())
                 .put("created_at", audio.createdAt().getEpochSecond())
                 .put("duration_seconds", audio.durationSeconds());
-    }
-
-    private static String single(RoutingContext ctx, String name) {
-        List<String> values = ctx.queryParam(name);
-        if (values.size() > 1) {
-            throw ServiceException.invalid(name, "give it once");
-        }
-        return values.isEmpty() ? null : values.getFirst();
     }
 
     /**

@@ -136,7 +136,8 @@ final class ReferenceAudioRoutes {
         ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(body);
     }
 
-    private static String single(RoutingContext ctx, String name) {
+    /** A query parameter given at most once; null when absent. */
+    static String single(RoutingContext ctx, String name) {
         List<String> values = ctx.queryParam(name);
         if (values.size() > 1) {
             throw ServiceException.invalid(name, "give it once");
