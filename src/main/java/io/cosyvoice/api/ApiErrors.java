@@ -12,7 +12,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The one place where failures become HTTP: a status from the error code and the body
- * {@code {"code", "message", "request_id", "data"}}. Unexpected exceptions become a 500 whose
+ * {@code {"code", "message", "request_id", "data"}}, or on the OpenAI-compatible routes
+ * ({@code /v1/}) OpenAI's {@code {"error": {"message", "type", "param", "code"}}}. Unexpected exceptions become a 500 whose
  * body says nothing of the internals; the details go to the log under the request id.
  */
 final class ApiErrors {
@@ -30,6 +31,7 @@ final class ApiErrors {
             case METHOD_NOT_ALLOWED -> 405;
             case PAYLOAD_TOO_LARGE -> 413;
             case UNSUPPORTED_MEDIA_TYPE -> 415;
+            case CONFLICT -> 409;
             case TOO_MANY_REQUESTS -> 429;
             case SERVICE_UNAVAILABLE -> 503;
             case DEADLINE_EXCEEDED -> 504;
@@ -86,9 +88,32 @@ final class ApiErrors {
         if (error.code() == ErrorCode.UNAUTHORIZED) {
             response.putHeader("WWW-Authenticate", "Bearer");
         }
+        JsonObject body = OpenAiRoutes.isOpenAiPath(ctx.request().path())
+                ? new JsonObject().put("error", openAiError(error)) : body(error, RequestIds.of(ctx));
         response.setStatusCode(status)
                 .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                .end(body(error, RequestIds.of(ctx)).encode());
+                .end(body.encode());
+    }
+
+    /**
+     * OpenAI's error object: {@code type} and {@code code} as OpenAI sends them, {@code param} the
+     * field. The type follows the status, so a code added later needs nothing here.
+     */
+    static JsonObject openAiError(ServiceException error) {
+        int status = status(error.code());
+        String type = status == 429 ? "requests" : status >= 500 ? "server_error" : "invalid_request_error";
+        String code = switch (error.code()) {
+            case INVALID_PARAMETER -> "invalid_value";
+            case UNAUTHORIZED -> "invalid_api_key";
+            case TOO_MANY_REQUESTS -> "rate_limit_exceeded";
+            // the rest by name: NOT_FOUND -> not_found, SERVICE_UNAVAILABLE -> service_unavailable ...
+            default -> error.code().name().toLowerCase(java.util.Locale.ROOT);
+        };
+        return new JsonObject()
+                .put("message", error.getMessage())
+                .put("type", type)
+                .put("param", error.field())
+                .put("code", code);
     }
 
     static JsonObject body(ServiceException error, String requestId) {

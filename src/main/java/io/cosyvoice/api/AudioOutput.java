@@ -4,6 +4,7 @@ import io.cosyvoice.audio.AudioEncoder;
 import io.cosyvoice.audio.AudioFormat;
 import io.cosyvoice.audio.Mp3BitRates;
 import io.cosyvoice.audio.OutputPipeline;
+import io.cosyvoice.audio.TimeStretcher;
 import io.cosyvoice.synthesis.SynthesisMessages;
 
 /**
@@ -25,7 +26,15 @@ final class AudioOutput {
         this.bitRateKbps = Mp3BitRates.effectiveMp3BitRate(params.sampleRate(), params.bitRateKbps());
         AudioEncoder encoder = AudioEncoder.create(params.format(), params.sampleRate(), bitRateKbps, streamingHeader);
         this.pipeline = new OutputPipeline(SynthesisMessages.SAMPLE_RATE, params.sampleRate(),
-                speedApplied ? 1.0 : params.speed(), params.volume(), encoder);
+                speedApplied ? params.speed() / engineSpeed(params.speed()) : params.speed(), params.volume(), encoder);
+    }
+
+    /**
+     * The speed to ask the backend for: the model's own range (0.5 to 2.0, in the mel domain); the
+     * rest of a speed beyond it is time-stretched here after synthesis.
+     */
+    static double engineSpeed(double speed) {
+        return Math.clamp(speed, TimeStretcher.MIN_SPEED, TimeStretcher.MAX_SPEED);
     }
 
     /** The MP3 bit rate actually used, for the {@code X-Audio-Bit-Rate} header. */

@@ -73,10 +73,12 @@ public final class HttpApiVerticle extends VerticleBase {
         new MetricsRoute(services.metrics(), auth).mount(router);
         router.route("/api/*").handler(auth);
         router.route("/api-ws/*").handler(auth);
+        router.route(OpenAiRoutes.PREFIX + "*").handler(auth);
         new ReferenceAudioRoutes(services.library(), services.maxUploadBytes()).mount(router);
         SynthesisClient synthesis = new SynthesisClient(vertx, services.synthesisStallTimeout());
         SynthesisMetrics requests = services.metrics().synthesis();
         new SpeechRoutes(services.library(), synthesis, requests).mount(router);
+        new OpenAiRoutes(services.library(), synthesis, requests).mount(router);
         router.get(SPEECH_SOCKET_PATH).handler(ctx -> {
             if (!"websocket".equalsIgnoreCase(ctx.request().getHeader("Upgrade"))) {
                 ctx.fail(ServiceException.invalid("Upgrade", "expected a WebSocket handshake (Upgrade: websocket)"));

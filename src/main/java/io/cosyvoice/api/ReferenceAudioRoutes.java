@@ -11,6 +11,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
 
 import java.util.List;
 import java.util.Locale;
@@ -18,7 +19,11 @@ import java.util.OptionalInt;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
-/** The four reference-audio calls of the PAI-EAS API. */
+/**
+ * The four reference-audio calls of the PAI-EAS API, and ours to name a reference audio ({@code PATCH}).
+ * The PAI-EAS responses keep exactly the documented fields; the name is shown by {@code PATCH} and
+ * by the OpenAI-compatible {@code GET /v1/audio/voices}.
+ */
 final class ReferenceAudioRoutes {
 
     static final String PATH = "/api/v1/audio/reference_audio";
@@ -39,6 +44,7 @@ final class ReferenceAudioRoutes {
         router.get(PATH).handler(this::list);
         router.get(PATH + "/:id").handler(this::get);
         router.delete(PATH + "/:id").handler(this::delete);
+        router.patch(PATH + "/:id").handler(BodyHandler.create(false).setBodyLimit(64 * 1024)).handler(this::rename);
     }
 
     private void upload(RoutingContext ctx) {
@@ -49,7 +55,7 @@ final class ReferenceAudioRoutes {
                     }
                     OptionalInt pcmRate = sampleRate(form.fields().get("sample_rate"));
                     return library.upload(new NewReferenceAudio(form.file().filename(), form.file().contentType(),
-                            form.file().data(), form.fields().get("text"), pcmRate));
+                            form.file().data(), form.fields().get("text"), pcmRate, form.fields().get("name")));
                 })
                 .onSuccess(audio -> json(ctx, toJson(audio)))
                 .onFailure(ctx::fail);
@@ -97,6 +103,22 @@ final class ReferenceAudioRoutes {
                 .onFailure(ctx::fail);
     }
 
+    /** {@code PATCH {"name": "..."}} names a reference audio; {@code {"name": null}} takes its name away. */
+    private void rename(RoutingContext ctx) {
+        UUID id = id(ctx);
+        JsonObject body = JsonBodies.object(ctx);
+        if (!body.containsKey("name")) {
+            throw ServiceException.invalid("name", "is required (a string, or null to remove the name)");
+        }
+        Object name = body.getValue("name");
+        if (name != null && !(name instanceof String)) {
+            throw ServiceException.invalid("name", "must be a string or null");
+        }
+        library.rename(id, (String) name)
+                .onSuccess(audio -> json(ctx, toJson(audio).put("name", audio.name())))
+                .onFailure(ctx::fail);
+    }
+
     static JsonObject toJson(ReferenceAudio audio) {
         return new JsonObject()
                 .put("id", audio.id().toString())
@@ -114,7 +136,8 @@ final class ReferenceAudioRoutes {
         ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(body);
     }
 
-    private static String single(RoutingContext ctx, String name) {
+    /** A query parameter given at most once; null when absent. */
+    static String single(RoutingContext ctx, String name) {
         List<String> values = ctx.queryParam(name);
         if (values.size() > 1) {
             throw ServiceException.invalid(name, "give it once");

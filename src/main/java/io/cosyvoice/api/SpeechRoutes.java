@@ -52,7 +52,7 @@ final class SpeechRoutes {
         // the explicit outcomes (an SSE error event) come first; else the status, or cancelled when the connection closed first
         ctx.addEndHandler(done -> request.finish(done.succeeded()
                 ? Outcome.ofStatus(ctx.response().getStatusCode()) : Outcome.CANCELLED));
-        JsonObject body = jsonBody(ctx);
+        JsonObject body = JsonBodies.object(ctx);
         boolean stream = SpeechParameters.stream(body);
         request.api(stream ? Api.SSE : Api.HTTP);
         SpeechParameters params = SpeechParameters.fromHttp(body);
@@ -70,23 +70,6 @@ final class SpeechRoutes {
                     }
                 })
                 .onFailure(ctx::fail);
-    }
-
-    private static JsonObject jsonBody(RoutingContext ctx) {
-        Buffer raw = ctx.body().buffer();
-        if (raw == null || raw.length() == 0) {
-            throw ServiceException.invalid("body", "a JSON object is required");
-        }
-        Object value;
-        try {
-            value = io.vertx.core.json.Json.decodeValue(raw);
-        } catch (io.vertx.core.json.DecodeException e) {
-            throw ServiceException.invalid("body", "not valid JSON");
-        }
-        if (!(value instanceof JsonObject object)) {
-            throw ServiceException.invalid("body", "must be a JSON object");
-        }
-        return object;
     }
 
     /** Non-streaming: collect the file, then answer once. */

@@ -26,7 +26,8 @@ final class Migrations {
 
     /** In order. Add new files at the end; never edit one that has shipped. */
     static final List<String> FILES = List.of(
-            "V1__reference_audio.sql");
+            "V1__reference_audio.sql",
+            "V2__reference_audio_name.sql");
 
     private static final long LOCK_ID = 0x636f7379766f6963L; // "cosyvoic"
 

@@ -11,6 +11,8 @@ public enum ErrorCode {
     METHOD_NOT_ALLOWED("MethodNotAllowed"),
     PAYLOAD_TOO_LARGE("PayloadTooLarge"),
     UNSUPPORTED_MEDIA_TYPE("UnsupportedMediaType"),
+    /** The request clashes with what is stored (a reference-audio name already in use). */
+    CONFLICT("Conflict"),
     TOO_MANY_REQUESTS("TooManyRequests"),
     SERVICE_UNAVAILABLE("ServiceUnavailable"),
     /** The synthesis took longer than the engine's deadline for one sentence. */

@@ -12,6 +12,7 @@ import java.util.UUID;
  * @param bytes      size of the uploaded file, unchanged
  * @param checksum   SHA-256 of the uploaded bytes, hex
  * @param storageKey where the bytes are in object storage; chosen by the server
+ * @param name       the optional alias (unique ignoring case), or null
  */
 public record ReferenceAudio(
         UUID id,
@@ -25,5 +26,6 @@ public record ReferenceAudio(
         int channels,
         double durationSeconds,
         String checksum,
-        String storageKey) {
+        String storageKey,
+        String name) {
 }

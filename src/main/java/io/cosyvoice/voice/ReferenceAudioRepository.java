@@ -22,7 +22,9 @@ import java.util.UUID;
 final class ReferenceAudioRepository {
 
     private static final String COLUMNS = "id, filename, bytes, created_at, text, format, encoding, sample_rate, "
-            + "channels, duration_seconds, checksum, storage_key";
+            + "channels, duration_seconds, checksum, storage_key, name";
+    /** The unique index on lower(name): a violation of it means the name is taken. */
+    static final String NAME_INDEX = "reference_audio_name_unique";
 
     private final Pool pool;
 
@@ -32,11 +34,11 @@ final class ReferenceAudioRepository {
 
     Future<Void> insertPending(ReferenceAudio audio) {
         return pool.preparedQuery("INSERT INTO reference_audio (state, " + COLUMNS
-                        + ") VALUES ('pending', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+                        + ") VALUES ('pending', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
                 .execute(Tuple.wrap(new Object[]{audio.id(), audio.filename(), audio.bytes(),
                         OffsetDateTime.ofInstant(audio.createdAt(), ZoneOffset.UTC), audio.text(),
                         audio.format().name().toLowerCase(Locale.ROOT), audio.encoding(), audio.sampleRate(),
-                        audio.channels(), audio.durationSeconds(), audio.checksum(), audio.storageKey()}))
+                        audio.channels(), audio.durationSeconds(), audio.checksum(), audio.storageKey(), audio.name()}))
                 .mapEmpty();
     }
 
@@ -59,6 +61,20 @@ final class ReferenceAudioRepository {
     Future<Optional<ReferenceAudio>> find(UUID id) {
         return pool.preparedQuery("SELECT " + COLUMNS + " FROM reference_audio WHERE id = $1 AND state = 'ready'")
                 .execute(Tuple.of(id))
+                .map(ReferenceAudioRepository::first);
+    }
+
+    /** A visible row by its name, ignoring case. */
+    Future<Optional<ReferenceAudio>> findByName(String name) {
+        return pool.preparedQuery("SELECT " + COLUMNS + " FROM reference_audio WHERE lower(name) = lower($1) AND state = 'ready'")
+                .execute(Tuple.of(name))
+                .map(ReferenceAudioRepository::first);
+    }
+
+    /** Sets (or, with null, clears) the name of a visible row; empty when there is none. */
+    Future<Optional<ReferenceAudio>> rename(UUID id, String name) {
+        return pool.preparedQuery("UPDATE reference_audio SET name = $2 WHERE id = $1 AND state = 'ready' RETURNING " + COLUMNS)
+                .execute(Tuple.of(id, name))
                 .map(ReferenceAudioRepository::first);
     }
 
@@ -110,7 +126,8 @@ final class ReferenceAudioRepository {
                 row.getInteger("channels"),
                 row.getDouble("duration_seconds"),
                 row.getString("checksum"),
-                row.getString("storage_key"));
+                row.getString("storage_key"),
+                row.getString("name"));
     }
 
     /** Stores features computed by one model version; a second computation of the same pair wins. */

@@ -88,6 +88,12 @@ public final class VoiceLibrary {
             return Future.failedFuture(ServiceException.invalid("text", "must be at most " + MAX_TEXT_CHARS
                     + " characters, got " + text.length()));
         }
+        String name;
+        try {
+            name = VoiceNames.check(upload.name());
+        } catch (ServiceException e) {
+            return Future.failedFuture(e);
+        }
         if (upload.data() == null) {
             return Future.failedFuture(ServiceException.invalid("file", "is required"));
         }
@@ -98,7 +104,7 @@ public final class VoiceLibrary {
         // decoding a 30 s file takes milliseconds of CPU: off the event loop
         return vertx.executeBlocking(() -> inspect(bytes, upload), false)
                 .compose(decoded -> prepare(decoded.audio())
-                        .compose(features -> store(upload, text, bytes, decoded)
+                        .compose(features -> store(upload, name, text, bytes, decoded)
                                 .compose(saved -> features.map(f -> savePromptFeatures(saved, f)).orElse(Future.succeededFuture())
                                         .map(saved))));
     }
@@ -182,7 +188,7 @@ public final class VoiceLibrary {
                 case NOT_AUDIO, UNSUPPORTED -> ErrorCode.UNSUPPORTED_MEDIA_TYPE;
                 case TRUNCATED, MALFORMED -> ErrorCode.INVALID_PARAMETER;
             };
-            throw new ServiceException(code, "file: " + e.getMessage());
+            throw new ServiceException(code, "file", e.getMessage());
         }
         double seconds = audio.durationSeconds();
         if (seconds < MIN_SECONDS || seconds > MAX_SECONDS + CODEC_PADDING_SECONDS) {
@@ -195,15 +201,17 @@ public final class VoiceLibrary {
     private record Inspected(DecodedAudio audio, String checksum) {
     }
 
-    private Future<ReferenceAudio> store(NewReferenceAudio upload, String text, byte[] bytes, Inspected inspected) {
+    private Future<ReferenceAudio> store(NewReferenceAudio upload, String name, String text, byte[] bytes, Inspected inspected) {
         UUID id = UUID.randomUUID();
         DecodedAudio audio = inspected.audio();
         String key = KEY_PREFIX + id + "." + audio.format().extension();
         var pending = new ReferenceAudio(id, cleanFilename(upload.filename(), audio.format().extension()), bytes.length,
                 Instant.now().truncatedTo(ChronoUnit.MICROS), text, audio.format(), audio.encoding(), audio.sampleRate(),
-                audio.channels(), audio.durationSeconds(), inspected.checksum(), key);
+                audio.channels(), audio.durationSeconds(), inspected.checksum(), key, name);
+        // a taken name fails here, before anything is written
         return repository.insertPending(pending)
-                .recover(err -> Future.failedFuture(databaseFailure("record the upload", err)))
+                .recover(err -> Future.failedFuture(nameTaken(err, name) ? nameConflict(name)
+                        : databaseFailure("record the upload", err)))
                 .compose(v -> blobs.put(key, Buffer.buffer(bytes), audio.format().mimeType())
                         .recover(err -> forgetPending(id, key, false)
                                 .transform(ignored -> Future.failedFuture(storageFailure("store the audio", err)))))
@@ -233,6 +241,46 @@ public final class VoiceLibrary {
                 .recover(err -> Future.failedFuture(databaseFailure("read reference audio", err)))
                 .compose(found -> found.map(Future::succeededFuture)
                         .orElseGet(() -> Future.failedFuture(notFound(id))));
+    }
+
+    /**
+     * A visible reference audio by id (a UUID) or by name (ignoring case): how the OpenAI-compatible
+     * API's {@code voice} names one. Unknown: a failure about {@code field}.
+     */
+    public Future<ReferenceAudio> find(String idOrName, String field) {
+        if (VoiceNames.isUuid(idOrName)) {
+            UUID id = UUID.fromString(idOrName);
+            return get(id).recover(err -> Future.failedFuture(err instanceof ServiceException e && e.code() == ErrorCode.NOT_FOUND
+                    ? ServiceException.invalid(field, "no reference audio with id " + id) : err));
+        }
+        return repository.findByName(idOrName)
+                .recover(err -> Future.failedFuture(databaseFailure("read reference audio", err)))
+                .compose(found -> found.map(Future::succeededFuture).orElseGet(() -> Future.failedFuture(
+                        ServiceException.invalid(field, "no reference audio with id or name '" + VoiceNames.abbreviate(idOrName) + "'"))));
+    }
+
+    /** Gives a visible reference audio a name, or with null takes its name away. */
+    public Future<ReferenceAudio> rename(UUID id, String requestedName) {
+        String name;
+        try {
+            name = requestedName == null ? null : VoiceNames.check(requestedName);
+        } catch (ServiceException e) {
+            return Future.failedFuture(e);
+        }
+        return repository.rename(id, name)
+                .recover(err -> Future.failedFuture(nameTaken(err, name) ? nameConflict(name)
+                        : databaseFailure("rename reference audio", err)))
+                .compose(found -> found.map(Future::succeededFuture).orElseGet(() -> Future.failedFuture(notFound(id))))
+                .onSuccess(audio -> log.atInfo().addKeyValue("id", id).addKeyValue("name", name).log("reference audio renamed"));
+    }
+
+    private static boolean nameTaken(Throwable err, String name) {
+        return name != null && err instanceof PgException pg && "23505".equals(pg.getSqlState())
+                && ReferenceAudioRepository.NAME_INDEX.equals(pg.getConstraint());
+    }
+
+    private static ServiceException nameConflict(String name) {
+        return new ServiceException(ErrorCode.CONFLICT, "name", "'" + name + "' is already the name of another reference audio");
     }
 
     public Future<List<ReferenceAudio>> list(int limit, SortOrder order) {

@@ -43,7 +43,8 @@ class OpenApiContractTest {
     private static ResponseValidator validator;
     private static JsonObject document;
     private static final Set<String> checked = new TreeSet<>();
-    private static final java.util.List<String> TEXT_TYPES = java.util.List.of("text/event-stream", "application/yaml", "text/plain");
+    private static final java.util.List<String> TEXT_TYPES = java.util.List.of("text/event-stream", "application/yaml", "text/plain",
+            "audio/mpeg", "audio/wav", "audio/pcm");
 
     @BeforeAll
     static void start() throws Exception {
@@ -109,6 +110,10 @@ class OpenApiContractTest {
         throw new AssertionError("no operation " + operationId);
     }
 
+    private static HttpResponse<Buffer> openAiSpeech(JsonObject body) {
+        return server.request(HttpMethod.POST, "/v1/audio/speech").sendJsonObject(body).await();
+    }
+
     @Test
     void everyOperationsRealResponsesMatchTheDocument() throws Exception {
         String voice = server.uploadOk("v.wav", TestAudio.wav16(1.5, 16000), "voice").getString("id");
@@ -133,6 +138,34 @@ class OpenApiContractTest {
         }
         check("createSpeech", server.speech(body(input("fast_replication", "你好。", voice).put("speed", 9), false)));
         check("createSpeech", server.speech(body(input("fast_replication", "你好。", UUID.randomUUID().toString()), false)));
+
+        check("renameReferenceAudio", server.patch(voice, new JsonObject().put("name", "contract")));
+        check("renameReferenceAudio", server.patch(voice, new JsonObject().put("name", 5)));
+        check("renameReferenceAudio", server.patch(UUID.randomUUID().toString(), new JsonObject().put("name", "x")));
+        check("uploadReferenceAudio", server.uploadNamed("v.wav", TestAudio.wav16(1.5, 16000), "voice", "CONTRACT"));
+        String other = server.uploadOk("v.wav", TestAudio.wav16(1.5, 16000), "voice").getString("id");
+        check("renameReferenceAudio", server.patch(other, new JsonObject().put("name", "Contract")));
+        check("renameReferenceAudio", server.patch(other, new JsonObject().putNull("name")));
+
+        JsonObject openAi = new JsonObject().put("model", "tts-1").put("input", "你好。").put("voice", "contract");
+        for (String format : java.util.List.of("mp3", "wav", "pcm")) {
+            check("createOpenAiSpeech", openAiSpeech(openAi.copy().put("response_format", format)));
+        }
+        HttpResponse<Buffer> openAiSse = openAiSpeech(openAi.copy().put("stream_format", "sse"));
+        check("createOpenAiSpeech", openAiSse);
+        var deltaSchema = contract.getSchemaRepository().validator("app:///#/components/schemas/SpeechAudioDelta");
+        var doneSchema = contract.getSchemaRepository().validator("app:///#/components/schemas/SpeechAudioDone");
+        java.util.List<JsonObject> openAiEvents = SpeechTestSupport.events(openAiSse.bodyAsString());
+        for (int i = 0; i < openAiEvents.size(); i++) {
+            var schema = i < openAiEvents.size() - 1 ? deltaSchema : doneSchema;
+            OutputUnit result = schema.validate(openAiEvents.get(i));
+            assertTrue(result.getValid(), "SSE event " + i + " matches: " + openAiEvents.get(i).encode() + " " + result.getErrors());
+        }
+        check("createOpenAiSpeech", openAiSpeech(openAi.copy().put("speed", 9)));
+        check("createOpenAiSpeech", server.client().post("/v1/audio/speech").sendJsonObject(openAi).await());
+        check("listVoices", server.get("/v1/audio/voices?limit=3&order=asc"));
+        check("listVoices", server.get("/v1/audio/voices?order=sideways"));
+        check("listVoices", server.client().get("/v1/audio/voices").send().await());
 
         check("deleteReferenceAudio", server.delete("/api/v1/audio/reference_audio/" + voice));
         check("deleteReferenceAudio", server.delete("/api/v1/audio/reference_audio/" + voice));

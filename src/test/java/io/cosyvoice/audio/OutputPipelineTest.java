@@ -125,7 +125,8 @@ class OutputPipelineTest {
 
     @ParameterizedTest(name = "speed {0} -> {2}")
     @CsvSource({"0.5, wav, 16000", "2.0, wav, 16000", "0.5, mp3, 24000", "2.0, mp3, 44100", "1.5, pcm, 48000",
-        "0.75, pcm, 8000", "2.0, wav-file, 22050"})
+        "0.75, pcm, 8000", "2.0, wav-file, 22050", "0.25, wav, 24000", "4.0, pcm, 24000", "3.0, mp3, 24000",
+        "0.3, pcm, 16000"})
     void speedChangesTheDurationNotThePitch(double speed, String format, int rate) throws Exception {
         float[] model = TestAudio.tone(MODEL_RATE, 3.0, 200, 0.5);
 
@@ -204,8 +205,8 @@ class OutputPipelineTest {
     void rejectsBadSettings() {
         AudioEncoder wav = AudioEncoder.create(AudioFormat.WAV, 16000, 0, true);
         assertThrows(IllegalArgumentException.class, () -> new OutputPipeline(24000, 22050, 1.0, 1.0, wav));
-        assertThrows(IllegalArgumentException.class, () -> new OutputPipeline(24000, 16000, 0.4, 1.0, wav));
-        assertThrows(IllegalArgumentException.class, () -> new OutputPipeline(24000, 16000, 2.5, 1.0, wav));
+        assertThrows(IllegalArgumentException.class, () -> new OutputPipeline(24000, 16000, 0.2, 1.0, wav));
+        assertThrows(IllegalArgumentException.class, () -> new OutputPipeline(24000, 16000, 4.5, 1.0, wav));
         assertThrows(IllegalArgumentException.class, () -> new OutputPipeline(24000, 16000, 1.0, 0.0, wav));
         assertThrows(IllegalArgumentException.class, () -> new OutputPipeline(24000, 16000, 1.0, 11, wav));
         assertThrows(NullPointerException.class, () -> new OutputPipeline(24000, 16000, 1.0, 1.0, null));

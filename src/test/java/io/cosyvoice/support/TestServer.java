@@ -152,6 +152,21 @@ public final class TestServer implements AutoCloseable {
         return request(io.vertx.core.http.HttpMethod.POST, "/api/v1/audio/reference_audio").sendMultipartForm(form).await();
     }
 
+    /** An upload with a {@code name} form field (the voice's alias); null: without one. */
+    public HttpResponse<Buffer> uploadNamed(String filename, byte[] file, String text, String name) {
+        MultipartForm form = MultipartForm.create().attribute("text", text);
+        if (name != null) {
+            form.attribute("name", name);
+        }
+        form.binaryFileUpload("file", filename, Buffer.buffer(file), "audio/wav");
+        return request(io.vertx.core.http.HttpMethod.POST, "/api/v1/audio/reference_audio").sendMultipartForm(form).await();
+    }
+
+    /** {@code PATCH /api/v1/audio/reference_audio/{id}} with a JSON body. */
+    public HttpResponse<Buffer> patch(String id, JsonObject body) {
+        return request(io.vertx.core.http.HttpMethod.PATCH, "/api/v1/audio/reference_audio/" + id).sendJsonObject(body).await();
+    }
+
     /** Uploads a valid recording and returns its JSON object. */
     public JsonObject uploadOk(String filename, byte[] file, String text) {
         HttpResponse<Buffer> response = upload(filename, file, "audio/wav", text);
