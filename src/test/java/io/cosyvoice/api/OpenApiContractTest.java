@@ -70,6 +70,16 @@ class OpenApiContractTest {
         server.close();
     }
 
+    @Test
+    void theErrorSchemaListsEveryErrorCode() {
+        Set<String> documented = new TreeSet<>(document.getJsonObject("components").getJsonObject("schemas")
+                .getJsonObject("Error").getJsonObject("properties").getJsonObject("code").getJsonArray("enum")
+                .stream().map(Object::toString).toList());
+        Set<String> codes = new TreeSet<>(java.util.Arrays.stream(io.cosyvoice.error.ErrorCode.values())
+                .map(io.cosyvoice.error.ErrorCode::apiName).toList());
+        assertEquals(codes, documented);
+    }
+
     private static void check(String operationId, HttpResponse<Buffer> response) throws Exception {
         Map<String, String> headers = new HashMap<>();
         response.headers().forEach(h -> headers.put(h.getKey().toLowerCase(java.util.Locale.ROOT), h.getValue()));
