@@ -13,8 +13,8 @@ import io.vertx.core.net.PemKeyCertOptions;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.X509KeyManager;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -92,11 +92,13 @@ public final class HttpTls {
 
     private static X509Certificate firstCertificate(Path file) {
         String problem;
-        try (InputStream in = Files.newInputStream(file)) {
-            if (!Files.readString(file, StandardCharsets.US_ASCII).contains("-----BEGIN CERTIFICATE-----")) {
+        try {
+            byte[] pem = Files.readAllBytes(file);
+            if (!new String(pem, StandardCharsets.US_ASCII).contains("-----BEGIN CERTIFICATE-----")) {
                 problem = "no PEM certificate (-----BEGIN CERTIFICATE-----) in " + file;
             } else {
-                Collection<? extends Certificate> chain = CertificateFactory.getInstance("X.509").generateCertificates(in);
+                Collection<? extends Certificate> chain = CertificateFactory.getInstance("X.509")
+                        .generateCertificates(new ByteArrayInputStream(pem));
                 if (!chain.isEmpty() && chain.iterator().next() instanceof X509Certificate first) {
                     return first;
                 }

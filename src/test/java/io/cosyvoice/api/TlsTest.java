@@ -216,6 +216,19 @@ class TlsTest {
     }
 
     @Test
+    void aKeyInOpenSslsTraditionalFormIsAccepted() throws Exception {
+        Path sec1 = certificates.writeTraditionalKey();
+        assertTrue(Files.readString(sec1).startsWith("-----BEGIN EC PRIVATE KEY-----"));
+        try (TestServer other = TestServer.start(tlsEnv(certificates.certFile(), sec1));
+             HttpClient client = HttpClient.newBuilder().sslContext(certificates.clientContext()).build()) {
+            var response = client.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + other.port() + "/health/live")).build(),
+                    BodyHandlers.ofString());
+            assertEquals(200, response.statusCode());
+            assertEquals(HttpClient.Version.HTTP_2, response.version());
+        }
+    }
+
+    @Test
     void aMissingFileStopsStartUpNamingTheSetting() {
         ConfigException noCert = assertThrows(ConfigException.class, () -> ConfigLoader.load(
                 tlsEnv(Path.of("/no/such/server.crt"), certificates.keyFile()), Optional.empty()));

@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.KeyStore;
+import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
@@ -31,7 +32,7 @@ import java.util.Date;
  * A self-signed server certificate made at test time (EC P-256, valid for 127.0.0.1 and
  * localhost), written as the PEM files a user configures, with a client trust context for it.
  */
-public record TestCertificates(Path certFile, Path keyFile, X509Certificate certificate) {
+public record TestCertificates(Path certFile, Path keyFile, X509Certificate certificate, PrivateKey privateKey) {
 
     /** A new key pair and certificate in a new temporary directory. */
     public static TestCertificates generate() {
@@ -54,7 +55,7 @@ public record TestCertificates(Path certFile, Path keyFile, X509Certificate cert
             Path key = dir.resolve("server.key");
             Files.writeString(cert, pem("CERTIFICATE", certificate.getEncoded()), StandardCharsets.US_ASCII);
             Files.writeString(key, pem("PRIVATE KEY", pair.getPrivate().getEncoded()), StandardCharsets.US_ASCII);
-            return new TestCertificates(cert, key, certificate);
+            return new TestCertificates(cert, key, certificate, pair.getPrivate());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (Exception e) {
@@ -76,6 +77,24 @@ public record TestCertificates(Path certFile, Path keyFile, X509Certificate cert
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * The same key in OpenSSL's traditional form, as {@code openssl ecparam -genkey} writes it: SEC1
+     * {@code BEGIN EC PRIVATE KEY} with the curve and the public key.
+     */
+    public Path writeTraditionalKey() {
+        var info = org.bouncycastle.asn1.pkcs.PrivateKeyInfo.getInstance(privateKey.getEncoded());
+        var publicKey = org.bouncycastle.asn1.x509.SubjectPublicKeyInfo.getInstance(certificate.getPublicKey().getEncoded());
+        var sec1 = new org.bouncycastle.asn1.sec.ECPrivateKey(256, ((java.security.interfaces.ECPrivateKey) privateKey).getS(),
+                publicKey.getPublicKeyData(), info.getPrivateKeyAlgorithm().getParameters());
+        Path file = keyFile.resolveSibling("server-sec1.key");
+        try {
+            Files.writeString(file, pem("EC PRIVATE KEY", sec1.getEncoded()), StandardCharsets.US_ASCII);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return file;
     }
 
     private static String pem(String type, byte[] der) {
