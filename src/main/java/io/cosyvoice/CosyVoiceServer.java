@@ -2,6 +2,7 @@ package io.cosyvoice;
 
 import io.cosyvoice.api.ApiTokens;
 import io.cosyvoice.api.HttpApiVerticle;
+import io.cosyvoice.api.HttpTls;
 import io.cosyvoice.api.ReadinessCheck;
 import io.cosyvoice.config.EngineConfig;
 import io.cosyvoice.config.ServerConfig;
@@ -93,10 +94,12 @@ public final class CosyVoiceServer {
     private static Future<CosyVoiceServer> start(Vertx vertx, ServerConfig config, Metrics metrics) {
         int port = config.http().port() == 0 ? freePort() : config.http().port();
         List<java.util.function.Supplier<Future<?>>> undo = new ArrayList<>();
-        Future<List<String>> tokens = vertx.executeBlocking(() -> {
+        // TLS first: a wrong certificate or key stops start-up before anything is opened
+        Future<String> scheme = vertx.executeBlocking(() -> HttpTls.check(vertx, config.http().tls()), false);
+        Future<List<String>> tokens = scheme.compose(s -> vertx.executeBlocking(() -> {
             Files.createDirectories(config.dataDir());
             return ApiTokens.resolve(config.apiTokens(), config.dataDir());
-        }, false);
+        }, false));
         Future<Database> database = tokens.compose(t -> Database.open(vertx, config.database(), config.dataDir()))
                 .onSuccess(db -> undo.add(db::close));
         Future<BlobStore> blobs = database.compose(db -> BlobStore.open(vertx, config.storage()))
@@ -117,13 +120,14 @@ public final class CosyVoiceServer {
                     () -> Future.succeededFuture())));
             var services = new HttpApiVerticle.Services(config.http().host(), port, config.http().shutdownTimeout(),
                     config.maxUploadBytes(), tokens.result(), config.http().webSocketIdleTimeout(),
-                    config.http().synthesisStallTimeout(), library, readiness, metrics);
+                    config.http().synthesisStallTimeout(), library, readiness, metrics, config.http().tls());
             int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
             return vertx.deployVerticle(() -> new HttpApiVerticle(services), new DeploymentOptions().setInstances(instances))
                     .map(id -> {
                         library.sweepAbandonedUploads();
                         long timer = vertx.setPeriodic(SWEEP_INTERVAL_MS, t -> library.sweepAbandonedUploads());
-                        log.atInfo().addKeyValue("port", port).addKeyValue("database", db.describe())
+                        log.atInfo().addKeyValue("port", port).addKeyValue("protocol", scheme.result())
+                                .addKeyValue("database", db.describe())
                                 .addKeyValue("storage", store.describe()).log("cosyvoice-server listening");
                         return new CosyVoiceServer(vertx, config, port, db, store, id, timer, running, metrics);
                     });

@@ -1,5 +1,6 @@
 package io.cosyvoice.api;
 
+import io.cosyvoice.config.TlsConfig;
 import io.cosyvoice.error.ServiceException;
 import io.cosyvoice.metrics.Metrics;
 import io.cosyvoice.metrics.SynthesisMetrics;
@@ -33,10 +34,11 @@ public final class HttpApiVerticle extends VerticleBase {
      *
      * @param tokens  the accepted bearer tokens (at least one)
      * @param metrics the process's metrics: recorded by the speech routes, served on {@code /metrics}
+     * @param tls     HTTPS (OpenSSL, HTTP/2 by ALPN) when a certificate is configured, checked by {@link HttpTls#check}
      */
     public record Services(String host, int port, Duration shutdownTimeout, long maxUploadBytes, List<String> tokens,
                            Duration webSocketIdleTimeout, Duration synthesisStallTimeout, VoiceLibrary library, List<ReadinessCheck> readiness,
-                           Metrics metrics) {
+                           Metrics metrics, TlsConfig tls) {
     }
 
     private final Services services;
@@ -48,7 +50,7 @@ public final class HttpApiVerticle extends VerticleBase {
 
     @Override
     public Future<?> start() {
-        server = vertx.createHttpServer(new HttpServerOptions()
+        server = vertx.createHttpServer(HttpTls.apply(new HttpServerOptions(), services.tls())
                         .setHost(services.host())
                         .setPort(services.port())
                         .setMaxFormAttributeSize(64 * 1024)
@@ -68,6 +70,9 @@ public final class HttpApiVerticle extends VerticleBase {
     Router router() {
         Router router = Router.router(vertx);
         router.route().handler(RequestIds::assign).handler(HttpApiVerticle::logAccess);
+        if (services.tls().enabled()) {
+            router.route().handler(this::countHttps);
+        }
         new HealthRoutes(services.readiness()).mount(router);
         BearerAuth auth = new BearerAuth(services.tokens());
         new MetricsRoute(services.metrics(), auth).mount(router);
@@ -95,6 +100,15 @@ public final class HttpApiVerticle extends VerticleBase {
         router.errorHandler(405, ApiErrors::handle);
         router.errorHandler(500, ApiErrors::handle);
         return router;
+    }
+
+    private void countHttps(io.vertx.ext.web.RoutingContext ctx) {
+        var request = ctx.request();
+        if (request.isSSL()) {
+            services.metrics().https().onRequest(HttpTls.engine(request.sslSession()),
+                    request.version() == io.vertx.core.http.HttpVersion.HTTP_2 ? "h2" : "http/1.1");
+        }
+        ctx.next();
     }
 
     private static void logAccess(io.vertx.ext.web.RoutingContext ctx) {

@@ -40,6 +40,8 @@ public final class ConfigLoader {
         HTTP_HOST("http.host", "COSYVOICE_HTTP_HOST"),
         HTTP_PORT("http.port", "COSYVOICE_HTTP_PORT"),
         HTTP_SHUTDOWN_TIMEOUT("http.shutdown-timeout", "COSYVOICE_HTTP_SHUTDOWN_TIMEOUT"),
+        HTTP_TLS_CERT("http.tls.cert", "COSYVOICE_HTTP_TLS_CERT"),
+        HTTP_TLS_KEY("http.tls.key", "COSYVOICE_HTTP_TLS_KEY"),
         WEBSOCKET_IDLE_TIMEOUT("websocket.idle-timeout", "COSYVOICE_WEBSOCKET_IDLE_TIMEOUT"),
         SYNTHESIS_STALL_TIMEOUT("synthesis.stall-timeout", "COSYVOICE_SYNTHESIS_STALL_TIMEOUT"),
         API_TOKENS("api.tokens", "COSYVOICE_API_TOKENS"),
@@ -195,7 +197,8 @@ public final class ConfigLoader {
                     integer(Setting.HTTP_PORT, 0, 65535).orElse(HttpConfig.DEFAULTS.port()),
                     duration(Setting.HTTP_SHUTDOWN_TIMEOUT).orElse(HttpConfig.DEFAULTS.shutdownTimeout()),
                     duration(Setting.WEBSOCKET_IDLE_TIMEOUT).orElse(HttpConfig.DEFAULTS.webSocketIdleTimeout()),
-                    duration(Setting.SYNTHESIS_STALL_TIMEOUT).orElse(HttpConfig.DEFAULTS.synthesisStallTimeout()));
+                    duration(Setting.SYNTHESIS_STALL_TIMEOUT).orElse(HttpConfig.DEFAULTS.synthesisStallTimeout()),
+                    tls());
             Path dataDir = path(Setting.DATA_DIR).orElse(Path.of("data")).toAbsolutePath().normalize();
             var database = new DatabaseConfig(databaseUrl(),
                     integer(Setting.DATABASE_POOL_SIZE, 1, 1000).orElse(DatabaseConfig.DEFAULTS.poolSize()));
@@ -335,6 +338,31 @@ public final class ConfigLoader {
                 }
             }
             return tokens;
+        }
+
+        /** Both PEM files or neither; each must be a readable file (its content is checked at start-up). */
+        private TlsConfig tls() {
+            Optional<Path> cert = readableFile(Setting.HTTP_TLS_CERT);
+            Optional<Path> key = readableFile(Setting.HTTP_TLS_KEY);
+            if (cert.isPresent() && key.isEmpty()) {
+                throw fail(Setting.HTTP_TLS_KEY, "missing: " + Setting.HTTP_TLS_CERT.key + " is set, TLS needs its private key too");
+            }
+            if (key.isPresent() && cert.isEmpty()) {
+                throw fail(Setting.HTTP_TLS_CERT, "missing: " + Setting.HTTP_TLS_KEY.key + " is set, TLS needs the certificate too");
+            }
+            return new TlsConfig(cert, key);
+        }
+
+        private Optional<Path> readableFile(Setting setting) {
+            return path(setting).map(p -> p.toAbsolutePath().normalize()).map(p -> {
+                if (!Files.isRegularFile(p)) {
+                    throw fail(setting, "no such file: " + p);
+                }
+                if (!Files.isReadable(p)) {
+                    throw fail(setting, "cannot read " + p + " (permissions)");
+                }
+                return p;
+            });
         }
 
         private Optional<String> databaseUrl() {

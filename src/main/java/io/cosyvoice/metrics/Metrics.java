@@ -40,6 +40,7 @@ public final class Metrics implements AutoCloseable {
     private final JvmGcMetrics gc;
     private final EngineMetrics engine;
     private final SynthesisMetrics synthesis;
+    private final HttpsMetrics https;
 
     private Metrics(MetricsConfig config, MeterRegistry registry, PrometheusMeterRegistry prometheus, JvmGcMetrics gc) {
         this.config = config;
@@ -48,6 +49,7 @@ public final class Metrics implements AutoCloseable {
         this.gc = gc;
         this.engine = new EngineMetrics(registry);
         this.synthesis = new SynthesisMetrics(registry);
+        this.https = new HttpsMetrics(registry);
     }
 
     /** A new registry as configured: Prometheus with the JVM's metrics, or nothing when disabled. */
@@ -123,6 +125,11 @@ public final class Metrics implements AutoCloseable {
             throw new IllegalStateException("metrics are disabled");
         }
         return prometheus.scrape();
+    }
+
+    /** Requests over TLS by engine and protocol. */
+    public HttpsMetrics https() {
+        return https;
     }
 
     MeterRegistry registry() {

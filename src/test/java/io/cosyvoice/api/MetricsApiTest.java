@@ -312,8 +312,17 @@ class MetricsApiTest {
         }
     }
 
+    /**
+     * The clients stay referenced: Vert.x closes a client that is garbage-collected, and with it
+     * its sockets (a GC during a handshake then closed the connection under the test).
+     */
+    private static final java.util.List<io.vertx.core.http.WebSocketClient> CLIENTS =
+            java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+
     static Conn connect(TestServer server, Vertx vertx) {
-        return new Conn(vertx.createWebSocketClient().connect(new WebSocketConnectOptions().setHost("127.0.0.1")
+        io.vertx.core.http.WebSocketClient client = vertx.createWebSocketClient();
+        CLIENTS.add(client);
+        return new Conn(client.connect(new WebSocketConnectOptions().setHost("127.0.0.1")
                 .setPort(server.port()).setURI(HttpApiVerticle.SPEECH_SOCKET_PATH)
                 .addHeader("Authorization", "Bearer " + TestServer.TOKEN)).await());
     }
