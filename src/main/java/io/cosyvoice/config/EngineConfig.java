@@ -20,16 +20,20 @@ import java.util.Optional;
  * @param maxTokensPerStep prefix positions one iteration may prefill, so a long prompt cannot stall decoding
  * @param kvCapacity      KV positions per slot: prefix plus generated tokens of one sentence
  * @param replicas        independent batchers (KV pools and step loops) sharing the model's sessions
+ * @param kvBinding       where the batcher's KV cache lives: {@code java} (host memory bound through the Java
+ *                        API), {@code iobinding} (the session's device memory bound with IoBinding through
+ *                        the C API) or {@code auto} (iobinding on cuda, java on cpu)
  */
 public record EngineConfig(boolean enabled, Optional<Path> modelDir, String device, int cudaDeviceId,
                            long cudaMemoryLimit, int threads, int workers, int queueSize, boolean verifyHashes,
-                           boolean batching, int maxBatchSize, int maxTokensPerStep, int kvCapacity, int replicas) {
+                           boolean batching, int maxBatchSize, int maxTokensPerStep, int kvCapacity, int replicas,
+                           String kvBinding) {
 
     /** The random-weight twin committed with the sources, relative to the working directory. */
     public static final Path DEFAULT_MODEL_DIR = Path.of("models", "random", "tiny");
 
     public static final EngineConfig DEFAULTS =
-            new EngineConfig(true, Optional.empty(), "auto", 0, 0, 0, 16, 32, false, true, 16, 256, 2048, 1);
+            new EngineConfig(true, Optional.empty(), "auto", 0, 0, 0, 16, 32, false, true, 16, 256, 2048, 1, "auto");
 
     /** The directory to load: the configured one, or the default. */
     public Path effectiveModelDir() {
