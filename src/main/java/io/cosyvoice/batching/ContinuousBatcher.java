@@ -55,7 +55,7 @@ public final class ContinuousBatcher implements AutoCloseable {
             for (int i = 0; i < replicas.length; i++) {
                 SlotPool pool = session == null
                         ? new KvSlotPool(graph.environment(), graph.config(), graph.scalarTotalLength(), options.maxBatchSize(),
-                                options.kvCapacity(), options.maxTokensPerStep(), runner)
+                                options.kvCapacity(), options.maxTokensPerStep(), runner, graph.options().cuda())
                         : new DeviceSlotPool(session, graph.config(), graph.scalarTotalLength(), options.maxBatchSize(),
                                 options.kvCapacity(), options.maxTokensPerStep());
                 replicas[i] = new Scheduler(i, graph, options, this, this.listener, pool);

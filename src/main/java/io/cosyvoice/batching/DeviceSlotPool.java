@@ -37,7 +37,7 @@ final class DeviceSlotPool extends SlotPool {
         return OPEN_VALUES.get();
     }
 
-    private final NativeLlmSession native_;
+    private final NativeLlmSession nativeSession;
     private final OrtNative api;
     private final Arena names = Arena.ofShared();
     private final MemorySegment[] inputNames = new MemorySegment[INPUTS.length];
@@ -59,7 +59,7 @@ final class DeviceSlotPool extends SlotPool {
     DeviceSlotPool(NativeLlmSession session, ModelConfig.Llm llm, boolean scalarTotal, int maxBatch, int capacity,
             int maxRows) throws OrtException {
         super(llm, scalarTotal, maxBatch, capacity, maxRows);
-        this.native_ = session;
+        this.nativeSession = session;
         this.api = session.api();
         for (int i = 0; i < INPUTS.length; i++) {
             inputNames[i] = names.allocateFrom(INPUTS[i]);
@@ -89,7 +89,7 @@ final class DeviceSlotPool extends SlotPool {
 
     /** Whether the cache is in GPU memory. */
     boolean onGpu() {
-        return native_.cuda();
+        return nativeSession.cuda();
     }
 
     /** Layer {@code i}'s keys, all slots, readable from Java only when the device is the CPU (for tests). */
@@ -103,7 +103,7 @@ final class DeviceSlotPool extends SlotPool {
     }
 
     private MemorySegment hostView(MemorySegment device) {
-        if (native_.cuda()) {
+        if (nativeSession.cuda()) {
             throw new IllegalStateException("the cache is in GPU memory");
         }
         return device.reinterpret(maxBatch * slotBytes);
@@ -135,8 +135,8 @@ final class DeviceSlotPool extends SlotPool {
             for (int i = 0; i < INPUTS.length; i++) {
                 api.bindInput(b.io(), inputNames[i], b.inputs()[i]);
             }
-            api.runWithBinding(native_.session(), b.io());
-            if (native_.cuda()) {
+            api.runWithBinding(nativeSession.session(), b.io());
+            if (nativeSession.cuda()) {
                 api.synchronizeBoundOutputs(b.io());
             }
             countIo(b.transferBytes());
@@ -151,7 +151,7 @@ final class DeviceSlotPool extends SlotPool {
         List<MemorySegment> owned = new ArrayList<>();
         MemorySegment io = null;
         try {
-            MemorySegment host = native_.hostInfo();
+            MemorySegment host = nativeSession.hostInfo();
             long in = (long) rows * width * hidden * Float.BYTES + (long) rows * width * Long.BYTES
                     + (long) rows * Integer.BYTES + Integer.BYTES + (long) rows * Long.BYTES;
             long out = (long) rows * vocab * Float.BYTES;
@@ -162,12 +162,12 @@ final class DeviceSlotPool extends SlotPool {
                 value(owned, host, total, Integer.BYTES, scalarTotal ? new long[0] : new long[] {1}, OrtNative.INT32),
                 value(owned, host, last, (long) rows * Long.BYTES, new long[] {rows}, OrtNative.INT64),
             };
-            io = api.createIoBinding(native_.session());
+            io = api.createIoBinding(nativeSession.session());
             OPEN_VALUES.incrementAndGet();
             Binding binding = new Binding(io, inputs, in + out, owned);
             api.bindOutput(io, logitsName, value(owned, host, logits, out, new long[] {rows, vocab}, OrtNative.FLOAT));
             long[] kvShape = {rows, kvHeads, capacity, headDim};
-            MemorySegment device = native_.deviceInfo();
+            MemorySegment device = nativeSession.deviceInfo();
             for (int i = 0; i < layers; i++) {
                 MemorySegment k = value(owned, device, at(keys[i], first * slotBytes), rows * slotBytes, kvShape, OrtNative.FLOAT);
                 MemorySegment v = value(owned, device, at(values[i], first * slotBytes), rows * slotBytes, kvShape, OrtNative.FLOAT);
@@ -220,8 +220,8 @@ final class DeviceSlotPool extends SlotPool {
             return;
         }
         if (copyInputs == null) {
-            copyInputs = new MemorySegment[native_.copies()];
-            copyOutputs = new MemorySegment[native_.copies()];
+            copyInputs = new MemorySegment[nativeSession.copies()];
+            copyOutputs = new MemorySegment[nativeSession.copies()];
             for (int i = 0; i < copyInputs.length; i++) {
                 copyInputs[i] = names.allocateFrom(CopyGraph.input(i));
                 copyOutputs[i] = names.allocateFrom(CopyGraph.output(i));
@@ -232,9 +232,9 @@ final class DeviceSlotPool extends SlotPool {
         List<MemorySegment> owned = new ArrayList<>();
         MemorySegment io = null;
         try {
-            io = api.createIoBinding(native_.copySession());
+            io = api.createIoBinding(nativeSession.copySession());
             OPEN_VALUES.incrementAndGet();
-            MemorySegment device = native_.deviceInfo();
+            MemorySegment device = nativeSession.deviceInfo();
             long[] shape = {(long) length * headDim};
             int n = 0;
             for (MemorySegment[] kind : new MemorySegment[][] {keys, values}) {
@@ -247,8 +247,8 @@ final class DeviceSlotPool extends SlotPool {
                     }
                 }
             }
-            api.runWithBinding(native_.copySession(), io);
-            if (native_.cuda()) {
+            api.runWithBinding(nativeSession.copySession(), io);
+            if (nativeSession.cuda()) {
                 api.synchronizeBoundOutputs(io);
             }
         } finally {
@@ -273,7 +273,7 @@ final class DeviceSlotPool extends SlotPool {
             for (int i = 0; i < kind.length; i++) {
                 if (kind[i] != null && !kind[i].equals(MemorySegment.NULL)) {
                     try {
-                        api.free(native_.allocator(), kind[i]);
+                        api.free(nativeSession.allocator(), kind[i]);
                     } catch (OrtException e) {
                         throw new IllegalStateException("freeing the KV cache failed: " + e.getMessage(), e);
                     }

@@ -39,6 +39,7 @@ final class KvSlotPool extends SlotPool {
 
     private final OrtEnvironment env;
     private final StepRunner runner;
+    private final boolean cacheCrossesToDevice;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment[] keys;
     private final MemorySegment[] values;
@@ -50,18 +51,21 @@ final class KvSlotPool extends SlotPool {
 
     /** A pool whose calls the caller runs ({@link #decode}, {@link #prefill}); {@link #step} is refused. */
     KvSlotPool(OrtEnvironment env, ModelConfig.Llm llm, boolean scalarTotal, int maxBatch, int capacity, int maxRows) {
-        this(env, llm, scalarTotal, maxBatch, capacity, maxRows, null);
+        this(env, llm, scalarTotal, maxBatch, capacity, maxRows, null, false);
     }
 
     /**
      * @param maxRows the most input positions a step feeds (rows × positions per row)
      * @param runner  runs {@link #step}'s calls
+     * @param cacheCrossesToDevice the session runs on a GPU: ONNX Runtime copies every bound cache
+     *                tensor to the device and back per call, and {@link #ioBytes} counts it
      */
     KvSlotPool(OrtEnvironment env, ModelConfig.Llm llm, boolean scalarTotal, int maxBatch, int capacity, int maxRows,
-            StepRunner runner) {
+            StepRunner runner, boolean cacheCrossesToDevice) {
         super(llm, scalarTotal, maxBatch, capacity, maxRows);
         this.env = env;
         this.runner = runner;
+        this.cacheCrossesToDevice = cacheCrossesToDevice;
         keys = new MemorySegment[layers];
         values = new MemorySegment[layers];
         // zeroed by the arena; 64-byte alignment suits ONNX Runtime's vectorised kernels
@@ -90,13 +94,17 @@ final class KvSlotPool extends SlotPool {
         if (isDecode) {
             Binding binding = decode(rows);
             runner.run(true, rows, binding.inputs(), binding.outputs());
-            return;
+        } else {
+            Binding binding = prefill(first, rows, width);
+            try {
+                runner.run(false, rows, binding.inputs(), binding.outputs());
+            } finally {
+                release(binding);
+            }
         }
-        Binding binding = prefill(first, rows, width);
-        try {
-            runner.run(false, rows, binding.inputs(), binding.outputs());
-        } finally {
-            release(binding);
+        if (cacheCrossesToDevice) {
+            // the rows' whole slots, every layer, K and V: in as past, back out as present
+            countIo(2 * 2L * layers * rows * slotBytes);
         }
     }
 

@@ -56,8 +56,12 @@ class DeviceSlotPoolTest {
     }
 
     private static KvSlotPool javaPool() {
-        return new KvSlotPool(graph.environment(), llm, graph.scalarTotalLength(), SLOTS, CAPACITY, 16,
-                StepRunner.of(graph.session()));
+        return javaPool(CAPACITY, false);
+    }
+
+    private static KvSlotPool javaPool(int capacity, boolean onGpu) {
+        return new KvSlotPool(graph.environment(), llm, graph.scalarTotalLength(), SLOTS, capacity, 16,
+                StepRunner.of(graph.session()), onGpu);
     }
 
     private interface Visit {
@@ -184,6 +188,15 @@ class DeviceSlotPoolTest {
                 step(pool, true, 0, new int[] {4, 2, 3}, new int[] {1, 1, 1});
                 assertEquals(3L * (hidden * 4 + 8 + 4 + 8) + 4 + 3L * vocab * 4, pool.ioBytes() - prefill);
                 assertEquals(0, pool.cacheBytes());
+            }
+            // the Java binding's host cache, were the session on a GPU, crosses whole: both slots-runs, in and out
+            try (KvSlotPool cpu = javaPool(capacity, false); KvSlotPool gpu = javaPool(capacity, true)) {
+                for (KvSlotPool p : new KvSlotPool[] {cpu, gpu}) {
+                    step(p, false, 0, new int[] {0, 0, 0}, new int[] {4, 2, 3});
+                    step(p, true, 0, new int[] {4, 2, 3}, new int[] {1, 1, 1});
+                }
+                // two steps of three rows, each row's slot in and out
+                assertEquals(2 * 3 * 2 * SlotPool.bytesPerSlot(llm, capacity), gpu.ioBytes() - cpu.ioBytes());
             }
         }
     }
