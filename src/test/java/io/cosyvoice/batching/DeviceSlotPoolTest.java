@@ -259,6 +259,21 @@ class DeviceSlotPoolTest {
     }
 
     @Test
+    void theCudaProviderIsAskedForAndItsAbsenceNamed() throws Exception {
+        // this build's ONNX Runtime has no CUDA: it refuses at the first CUDA call, by name (slot 205 is the one meant)
+        OrtNative api = OrtNative.get();
+        var env = api.createEnv();
+        try {
+            OrtException e = assertThrows(OrtException.class, () -> api.createSession(env, graph.modelFile().toString(), 1, true, 0,
+                    1L << 30));
+            assertTrue(e.getMessage().contains("CreateCUDAProviderOptions: CUDA execution provider is not enabled in this build"),
+                    e.getMessage());
+        } finally {
+            api.releaseEnv(env);
+        }
+    }
+
+    @Test
     void bindsTheRuntimeTheJavaApiLoaded() throws Exception {
         String version = OrtNative.get().version();
         assertEquals(ai.onnxruntime.OrtEnvironment.getEnvironment().getVersion(), version);
