@@ -1,6 +1,7 @@
 package io.cosyvoice.batching;
 
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
 import io.cosyvoice.engine.EngineOptions;
 import io.cosyvoice.engine.LlmGraph;
 import java.lang.foreign.MemorySegment;
@@ -38,6 +39,13 @@ final class NativeLlmSession implements AutoCloseable {
     /** Opens the graph's {@code llm.onnx} on the engine's device. */
     static NativeLlmSession open(LlmGraph graph) throws OrtException {
         EngineOptions options = graph.options();
+        if (options.cuda()) {
+            // ONNX Runtime loads the CUDA provider from beside libonnxruntime; the Java API puts it there
+            // (extracted from its jar) when first asked for CUDA, as the engine's own sessions already did
+            try (OrtSession.SessionOptions java = new OrtSession.SessionOptions()) {
+                java.addCUDA(options.cudaDeviceId());
+            }
+        }
         NativeLlmSession s = new NativeLlmSession(OrtNative.get(), options.cuda());
         try {
             s.session = s.api.createSession(s.env, graph.modelFile().toString(), options.intraOpThreads(), options.cuda(),
