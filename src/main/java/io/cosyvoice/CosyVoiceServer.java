@@ -159,7 +159,8 @@ public final class CosyVoiceServer {
                 ? null
                 : graph -> io.cosyvoice.batching.BatcherTokenSource.start(graph,
                         new io.cosyvoice.batching.BatcherOptions(config.maxBatchSize(), config.maxTokensPerStep(),
-                                config.workers(), config.kvCapacity(), config.replicas()),
+                                config.workers(), config.kvCapacity(), config.replicas(),
+                                io.cosyvoice.batching.KvBinding.resolve(config.kvBinding(), options.cuda())),
                         new io.cosyvoice.batching.BatcherListener() {
                             @Override
                             public void onStep(Step step) {

@@ -29,6 +29,8 @@ public final class ContinuousBatcher implements AutoCloseable {
     private final BatcherOptions options;
     private final BatcherListener listener;
     private final Scheduler[] replicas;
+    /** The C API session of {@link KvBinding#IOBINDING}, closed after the replicas; else {@code null}. */
+    private final NativeLlmSession nativeSession;
     private final int limit;
     private final AtomicInteger inSystem = new AtomicInteger();
     private final AtomicInteger waiting = new AtomicInteger();
@@ -45,16 +47,46 @@ public final class ContinuousBatcher implements AutoCloseable {
         this.listener = new GuardedListener(listener);
         this.limit = options.replicas() * options.maxBatchSize() + options.queueSize();
         this.replicas = new Scheduler[options.replicas()];
-        for (int i = 0; i < replicas.length; i++) {
-            replicas[i] = new Scheduler(i, graph, options, this, this.listener, runner);
+        NativeLlmSession session = null;
+        try {
+            if (options.kvBinding() == KvBinding.IOBINDING) {
+                session = NativeLlmSession.open(graph);
+            }
+            for (int i = 0; i < replicas.length; i++) {
+                SlotPool pool = session == null
+                        ? new KvSlotPool(graph.environment(), graph.config(), graph.scalarTotalLength(), options.maxBatchSize(),
+                                options.kvCapacity(), options.maxTokensPerStep(), runner, graph.options().cuda())
+                        : new DeviceSlotPool(session, graph.config(), graph.scalarTotalLength(), options.maxBatchSize(),
+                                options.kvCapacity(), options.maxTokensPerStep());
+                replicas[i] = new Scheduler(i, graph, options, this, this.listener, pool);
+            }
+        } catch (ai.onnxruntime.OrtException | RuntimeException e) {
+            // nothing started yet: free what was allocated
+            for (Scheduler s : replicas) {
+                if (s != null) {
+                    s.closePool();
+                }
+            }
+            if (session != null) {
+                session.close();
+            }
+            throw new BatcherException(Reason.MODEL_FAILED, "cannot set up the LLM batcher's KV cache ("
+                    + options.kvBinding().name().toLowerCase(java.util.Locale.ROOT) + " binding): " + e.getMessage(), e);
         }
+        this.nativeSession = session;
     }
 
-    /** Allocates every replica's pool and starts its thread. */
+    /**
+     * Allocates every replica's pool and starts its thread.
+     *
+     * @throws BatcherException {@link Reason#MODEL_FAILED} when the cache cannot be set up (e.g. the
+     *                          C API of {@link KvBinding#IOBINDING} is missing or the device out of memory)
+     */
     public static ContinuousBatcher start(LlmGraph graph, BatcherOptions options, BatcherListener listener) {
         return start(graph, options, listener, StepRunner.of(graph.session()));
     }
 
+    /** @param runner runs the graph calls of the {@link KvBinding#JAVA} binding (a seam for tests) */
     static ContinuousBatcher start(LlmGraph graph, BatcherOptions options, BatcherListener listener, StepRunner runner) {
         ContinuousBatcher batcher = new ContinuousBatcher(graph, options, listener, runner);
         for (Scheduler s : batcher.replicas) {
@@ -62,7 +94,7 @@ public final class ContinuousBatcher implements AutoCloseable {
         }
         log.atInfo().addKeyValue("replicas", options.replicas()).addKeyValue("slots", options.maxBatchSize())
                 .addKeyValue("kvCapacity", options.kvCapacity()).addKeyValue("tokensPerStep", options.maxTokensPerStep())
-                .addKeyValue("queue", options.queueSize())
+                .addKeyValue("queue", options.queueSize()).addKeyValue("kvBinding", options.kvBinding())
                 .addKeyValue("kvMiB", Stream.of(batcher.replicas).mapToLong(Scheduler::cacheSize).sum() >> 20)
                 .log("LLM batcher started");
         return batcher;
@@ -184,6 +216,18 @@ public final class ContinuousBatcher implements AutoCloseable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        if (nativeSession != null) {
+            boolean stopped = true;
+            for (Scheduler s : replicas) {
+                stopped &= s.stopped();
+            }
+            if (stopped) {
+                nativeSession.close();
+            } else {
+                // a replica still runs a step on the session: leave it to the process's end rather than crash under it
+                log.atWarn().log("the LLM batcher's native session is left open: a replica did not stop");
+            }
         }
     }
 }

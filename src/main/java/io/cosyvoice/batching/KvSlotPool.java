@@ -7,10 +7,8 @@ import ai.onnxruntime.OrtException;
 import io.cosyvoice.engine.ModelConfig;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -18,19 +16,19 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * One replica's KV cache and step buffers, in one {@link Arena}: per layer a K and a V buffer of
- * {@code [maxBatch, kv_heads, C, head_dim]}, a slot per sequence. Because the batch is the outermost
- * dimension any run of consecutive slots is one contiguous block, so a step binds slots
- * {@code [first, first + rows)} as both {@code past_*} and {@code present_*} (the same tensor) and
- * ONNX Runtime writes the new positions in place, as {@code LlmSequence} does for one sequence.
+ * The KV cache in host memory, bound through ONNX Runtime's Java API ({@code engine.kv-binding=java}):
+ * per layer one K and one V buffer in an {@link Arena}; each call binds slots
+ * {@code [first, first + rows)} of them as both {@code past_*} and pinned {@code present_*} (the
+ * same tensor), so ONNX Runtime writes the new positions in place, as {@code LlmSequence} does for
+ * one sequence. On a CUDA session this memory is the host's: ONNX Runtime then copies the bound
+ * cache to the device and back every call, which {@link DeviceSlotPool} avoids.
  *
  * <p>Decode bindings (slots {@code [0, B)}, one per {@code B}) are made once and reused; a prefill
- * binding is made per call and closed after it. The pool counts every byte the step loop copies:
- * inputs written, logits read, and slot moves ({@link #move}), the only cache copies there are.
+ * binding is made per call and closed after it. Slot moves are {@code memcpy}s of one sequence's positions.
  *
  * <p>Owned by one scheduler thread; not thread-safe.
  */
-final class KvSlotPool implements AutoCloseable {
+final class KvSlotPool extends SlotPool {
 
     private static final AtomicInteger OPEN_TENSORS = new AtomicInteger();
 
@@ -39,57 +37,35 @@ final class KvSlotPool implements AutoCloseable {
         return OPEN_TENSORS.get();
     }
 
-    /** Bytes of KV cache one slot of capacity {@code capacity} takes over all layers, K and V. */
-    static long bytesPerSlot(ModelConfig.Llm llm, int capacity) {
-        return 2L * llm.numLayers() * llm.numKvHeads() * capacity * llm.headDim() * Float.BYTES;
-    }
-
     private final OrtEnvironment env;
-    private final int maxBatch;
-    private final int capacity;
-    private final int layers;
-    private final int kvHeads;
-    private final int headDim;
-    private final int hidden;
-    private final int vocab;
-    private final boolean scalarTotal;
-    private final long slotBytes;
+    private final StepRunner runner;
+    private final boolean cacheCrossesToDevice;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment[] keys;
     private final MemorySegment[] values;
-    private final MemorySegment embeds;
-    private final FloatBuffer embedsView;
-    private final MemorySegment positions;
-    private final MemorySegment seqlens;
-    private final MemorySegment total;
-    private final MemorySegment decodeLast;
-    private final MemorySegment prefillLast;
-    private final MemorySegment logits;
-    private final FloatBuffer logitsView;
     private final Binding[] decode;
-    private final int rowsCapacity;
-    private long ioBytes;
-    private long cacheBytes;
     private boolean closed;
 
     /** The tensors of one step's call: inputs, pinned outputs, and which of them this binding owns. */
     record Binding(Map<String, OnnxTensor> inputs, Map<String, OnnxTensor> outputs, List<OnnxTensor> owned) {}
 
+    /** A pool whose calls the caller runs ({@link #decode}, {@link #prefill}); {@link #step} is refused. */
+    KvSlotPool(OrtEnvironment env, ModelConfig.Llm llm, boolean scalarTotal, int maxBatch, int capacity, int maxRows) {
+        this(env, llm, scalarTotal, maxBatch, capacity, maxRows, null, false);
+    }
+
     /**
      * @param maxRows the most input positions a step feeds (rows × positions per row)
+     * @param runner  runs {@link #step}'s calls
+     * @param cacheCrossesToDevice the session runs on a GPU: ONNX Runtime copies every bound cache
+     *                tensor to the device and back per call, and {@link #ioBytes} counts it
      */
-    KvSlotPool(OrtEnvironment env, ModelConfig.Llm llm, boolean scalarTotal, int maxBatch, int capacity, int maxRows) {
+    KvSlotPool(OrtEnvironment env, ModelConfig.Llm llm, boolean scalarTotal, int maxBatch, int capacity, int maxRows,
+            StepRunner runner, boolean cacheCrossesToDevice) {
+        super(llm, scalarTotal, maxBatch, capacity, maxRows);
         this.env = env;
-        this.maxBatch = maxBatch;
-        this.capacity = capacity;
-        this.layers = llm.numLayers();
-        this.kvHeads = llm.numKvHeads();
-        this.headDim = llm.headDim();
-        this.hidden = llm.hiddenSize();
-        this.vocab = llm.speechVocab();
-        this.scalarTotal = scalarTotal;
-        this.slotBytes = (long) kvHeads * capacity * headDim * Float.BYTES;
-        this.rowsCapacity = Math.max(maxRows, maxBatch);
+        this.runner = runner;
+        this.cacheCrossesToDevice = cacheCrossesToDevice;
         keys = new MemorySegment[layers];
         values = new MemorySegment[layers];
         // zeroed by the arena; 64-byte alignment suits ONNX Runtime's vectorised kernels
@@ -97,34 +73,7 @@ final class KvSlotPool implements AutoCloseable {
             keys[i] = arena.allocate(maxBatch * slotBytes, 64);
             values[i] = arena.allocate(maxBatch * slotBytes, 64);
         }
-        embeds = arena.allocate((long) rowsCapacity * hidden * Float.BYTES, 64);
-        embedsView = embeds.asByteBuffer().order(ByteOrder.nativeOrder()).asFloatBuffer();
-        positions = arena.allocate((long) rowsCapacity * Long.BYTES, 64);
-        seqlens = arena.allocate((long) maxBatch * Integer.BYTES, 64);
-        total = arena.allocate(Integer.BYTES, 64);
-        decodeLast = arena.allocate((long) maxBatch * Long.BYTES, 64); // always 0: one position per row
-        prefillLast = arena.allocate((long) maxBatch * Long.BYTES, 64);
-        logits = arena.allocate((long) maxBatch * vocab * Float.BYTES, 64);
-        logitsView = logits.asByteBuffer().order(ByteOrder.nativeOrder()).asFloatBuffer();
         decode = new Binding[maxBatch + 1];
-    }
-
-    int maxBatch() {
-        return maxBatch;
-    }
-
-    int capacity() {
-        return capacity;
-    }
-
-    /** The most input positions one step may feed. */
-    int rowsCapacity() {
-        return rowsCapacity;
-    }
-
-    /** Bytes of KV cache the pool holds. */
-    long cacheSize() {
-        return 2L * layers * maxBatch * slotBytes;
     }
 
     /** Layer {@code i}'s keys, all slots (for tests). */
@@ -137,58 +86,29 @@ final class KvSlotPool implements AutoCloseable {
         return values[layer];
     }
 
-    /** Input embeddings, row-major {@code [positions, hidden]}: write a step's rows here, then {@link #wrote}. */
-    FloatBuffer embeds() {
-        return embedsView;
-    }
-
-    /** Counts {@code rows} embeddings written through {@link #embeds}. */
-    void wrote(int rows) {
-        ioBytes += (long) rows * hidden * Float.BYTES;
-    }
-
-    void position(int index, long position) {
-        positions.setAtIndex(ValueLayout.JAVA_LONG, index, position);
-        ioBytes += Long.BYTES;
-    }
-
-    /** Row {@code row}'s {@code seqlens_k}; refuses an index beyond the capacity, which ONNX Runtime would write past. */
-    void seqlen(int row, int lastWritten) {
-        if (lastWritten < 0 || lastWritten >= capacity) {
-            throw new IllegalStateException("position " + lastWritten + " outside the slot capacity " + capacity);
+    @Override
+    void step(boolean isDecode, int first, int rows, int width) throws OrtException {
+        if (runner == null) {
+            throw new IllegalStateException("this pool has no step runner");
         }
-        seqlens.setAtIndex(ValueLayout.JAVA_INT, row, lastWritten);
-        ioBytes += Integer.BYTES;
+        if (isDecode) {
+            Binding binding = decode(rows);
+            runner.run(true, rows, binding.inputs(), binding.outputs());
+        } else {
+            Binding binding = prefill(first, rows, width);
+            try {
+                runner.run(false, rows, binding.inputs(), binding.outputs());
+            } finally {
+                release(binding);
+            }
+        }
+        if (cacheCrossesToDevice) {
+            // the rows' whole slots, every layer, K and V: in as past, back out as present
+            countIo(2 * 2L * layers * rows * slotBytes);
+        }
     }
 
-    void lastIndex(int row, long index) {
-        prefillLast.setAtIndex(ValueLayout.JAVA_LONG, row, index);
-        ioBytes += Long.BYTES;
-    }
-
-    void total(int totalLength) {
-        total.set(ValueLayout.JAVA_INT, 0, totalLength);
-        ioBytes += Integer.BYTES;
-    }
-
-    /** Copies row {@code row}'s logits into {@code out} at {@code offset}. */
-    void readLogits(int row, float[] out, int offset) {
-        logitsView.get(row * vocab, out, offset, vocab);
-        ioBytes += (long) vocab * Float.BYTES;
-    }
-
-    long ioBytes() {
-        return ioBytes;
-    }
-
-    long cacheBytes() {
-        return cacheBytes;
-    }
-
-    /**
-     * Moves the first {@code length} positions of slot {@code from} into slot {@code to} (per layer,
-     * K and V, each head): one sequence's cache, never the pool's capacity.
-     */
+    @Override
     void move(int from, int to, int length) {
         if (from == to || length == 0) {
             return;
@@ -202,7 +122,7 @@ final class KvSlotPool implements AutoCloseable {
                 }
             }
         }
-        cacheBytes += 2L * layers * kvHeads * used;
+        countCache(2L * layers * kvHeads * used);
     }
 
     /** The binding of a decode step over slots {@code [0, rows)}, made on first use and kept. */
@@ -246,10 +166,7 @@ final class KvSlotPool implements AutoCloseable {
     }
 
     private Binding bind(List<OnnxTensor> owned, int first, int rows, int width, MemorySegment last) throws OrtException {
-        if (first < 0 || rows < 1 || first + rows > maxBatch || (long) rows * width > rowsCapacity) {
-            throw new IllegalArgumentException("bad step: slots [" + first + ", " + (first + rows) + ") of " + maxBatch
-                    + ", " + width + " positions each");
-        }
+        checkStep(first, rows, width);
         Map<String, OnnxTensor> inputs = new HashMap<>();
         Map<String, OnnxTensor> outputs = new HashMap<>();
         inputs.put("inputs_embeds", tensor(owned, embeds, 0, (long) rows * width * hidden * Float.BYTES,
@@ -306,5 +223,6 @@ final class KvSlotPool implements AutoCloseable {
         }
         // only after the tensors: they point into this memory
         arena.close();
+        closeStaging();
     }
 }

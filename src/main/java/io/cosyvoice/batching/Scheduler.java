@@ -19,7 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One replica: a {@link KvSlotPool} and the thread that owns it, running the iteration-level loop
+ * One replica: a {@link SlotPool} and the thread that owns it, running the iteration-level loop
  * (as Orca, vLLM and TGI schedule): before every graph call it retires ended sequences (finished,
  * cancelled, failed, past their deadline) and admits waiting ones, then runs at most one chunk of a
  * long prefix, one fresh prefill of new sequences batched within the token budget, and one decode
@@ -40,8 +40,7 @@ final class Scheduler implements Runnable {
     private final BatcherOptions options;
     private final ContinuousBatcher batcher;
     private final BatcherListener listener;
-    private final StepRunner runner;
-    private final KvSlotPool pool;
+    private final SlotPool pool;
     private final int hidden;
     private final float[] logits;
     private final ConcurrentLinkedQueue<BatchedGeneration> inbox = new ConcurrentLinkedQueue<>();
@@ -55,17 +54,16 @@ final class Scheduler implements Runnable {
     private BatchedGeneration chunking;
     private int sampled;
 
+    /** @param pool this replica's KV cache; the scheduler owns it from now on and closes it when it stops */
     Scheduler(int replica, LlmGraph graph, BatcherOptions options, ContinuousBatcher batcher, BatcherListener listener,
-            StepRunner runner) {
+            SlotPool pool) {
         this.replica = replica;
         this.options = options;
         this.batcher = batcher;
         this.listener = listener;
-        this.runner = runner;
         this.hidden = graph.config().hiddenSize();
         this.logits = new float[graph.vocab()];
-        this.pool = new KvSlotPool(graph.environment(), graph.config(), graph.scalarTotalLength(),
-                options.maxBatchSize(), options.kvCapacity(), options.maxTokensPerStep());
+        this.pool = pool;
         this.slots = new BatchedGeneration[options.maxBatchSize()];
         this.thread = new Thread(this, "cosyvoice-llm-batcher-" + replica);
         thread.setDaemon(true);
@@ -73,6 +71,16 @@ final class Scheduler implements Runnable {
 
     void start() {
         thread.start();
+    }
+
+    /** Frees the pool of a scheduler that never started. */
+    void closePool() {
+        pool.close();
+    }
+
+    /** Whether the loop has ended (and closed its pool). */
+    boolean stopped() {
+        return stopped && !thread.isAlive();
     }
 
     /** Sequences given to this replica and not yet ended. */
@@ -236,7 +244,12 @@ final class Scheduler implements Runnable {
         int last = active - 1;
         if (i != last) {
             BatchedGeneration moved = slots[last];
-            pool.move(last, i, moved.length);
+            try {
+                pool.move(last, i, moved.length);
+            } catch (OrtException | RuntimeException e) {
+                // its cache may be half-copied: it cannot go on, the others can
+                stepFailed(List.of(moved), "cache move", e);
+            }
             slots[i] = moved;
             moved.slot = i;
         }
@@ -339,12 +352,7 @@ final class Scheduler implements Runnable {
         pool.total(total);
         int first = rows.getFirst().slot;
         try {
-            KvSlotPool.Binding binding = pool.prefill(first, rows.size(), width);
-            try {
-                runner.run(false, rows.size(), binding.inputs(), binding.outputs());
-            } finally {
-                pool.release(binding);
-            }
+            pool.step(false, first, rows.size(), width);
         } catch (OrtException | RuntimeException e) {
             stepFailed(rows, "prefill", e);
             return;
@@ -391,8 +399,7 @@ final class Scheduler implements Runnable {
         pool.total(longest + 1);
         int rows = active;
         try {
-            KvSlotPool.Binding binding = pool.decode(rows);
-            runner.run(true, rows, binding.inputs(), binding.outputs());
+            pool.step(true, 0, rows, 1);
         } catch (OrtException | RuntimeException e) {
             stepFailed(Arrays.asList(slots).subList(0, rows), "decode", e);
             return rows;

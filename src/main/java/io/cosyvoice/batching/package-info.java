@@ -11,6 +11,13 @@
  *       admitted sequence; a call binds a contiguous run of slots as both past and present, so ONNX
  *       Runtime writes the new positions in place. Retiring a sequence moves the last slot into its
  *       place: the only cache copy there is, and only that sequence's positions.</li>
+ *   <li><b>Where the cache lives</b> ({@code SlotPool}, {@link io.cosyvoice.batching.KvBinding}):
+ *       {@code KvSlotPool} keeps it in host memory bound through ONNX Runtime's Java API (in place on
+ *       the CPU; on a GPU ONNX Runtime would copy it to the device and back every step);
+ *       {@code DeviceSlotPool} takes it from the session's device allocator and binds it with
+ *       IoBinding through the C API ({@code OrtNative}, Java's foreign-function API), so on a GPU it
+ *       never leaves the device: only the step's inputs and logits cross. Its slot moves run a
+ *       {@code CopyGraph} of Identity nodes on the device.</li>
  *   <li><b>Scheduler</b> ({@code Scheduler}): one thread owns the pool. Each iteration retires ended
  *       sequences, admits waiting ones in order, runs at most one chunk of a long prefix (a chunk on
  *       a past, {@code B = 1}) and one fresh prefill of the new sequences that fit the token budget

@@ -67,6 +67,7 @@ public final class ConfigLoader {
         ENGINE_KV_CAPACITY("engine.kv-capacity", "COSYVOICE_ENGINE_KV_CAPACITY"),
         ENGINE_REPLICAS("engine.replicas", "COSYVOICE_ENGINE_REPLICAS"),
         ENGINE_DEADLINE("engine.deadline", "COSYVOICE_ENGINE_DEADLINE"),
+        ENGINE_KV_BINDING("engine.kv-binding", "COSYVOICE_ENGINE_KV_BINDING"),
         MAX_UPLOAD_BYTES("upload.max-bytes", "COSYVOICE_MAX_UPLOAD_BYTES"),
         LOG_FORMAT("log.format", "COSYVOICE_LOG_FORMAT"),
         LOG_LEVEL("log.level", "COSYVOICE_LOG_LEVEL"),
@@ -219,6 +220,11 @@ public final class ConfigLoader {
             if (!device.equals("auto") && !device.equals("cpu") && !device.equals("cuda")) {
                 throw fail(Setting.ENGINE_DEVICE, "expected auto, cpu or cuda, got '" + device + "'");
             }
+            String kvBinding = text(Setting.ENGINE_KV_BINDING).map(v -> v.toLowerCase(Locale.ROOT))
+                    .orElse(EngineConfig.DEFAULTS.kvBinding());
+            if (!kvBinding.equals("auto") && !kvBinding.equals("java") && !kvBinding.equals("iobinding")) {
+                throw fail(Setting.ENGINE_KV_BINDING, "expected auto, java or iobinding, got '" + kvBinding + "'");
+            }
             var engine = new EngineConfig(
                     bool(Setting.ENGINE_ENABLED).orElse(EngineConfig.DEFAULTS.enabled()), modelDir, device,
                     integer(Setting.ENGINE_CUDA_DEVICE_ID, 0, 64).orElse(EngineConfig.DEFAULTS.cudaDeviceId()),
@@ -232,7 +238,8 @@ public final class ConfigLoader {
                     integer(Setting.ENGINE_MAX_TOKENS_PER_STEP, 1, 1 << 20).orElse(EngineConfig.DEFAULTS.maxTokensPerStep()),
                     integer(Setting.ENGINE_KV_CAPACITY, 16, 1 << 20).orElse(EngineConfig.DEFAULTS.kvCapacity()),
                     integer(Setting.ENGINE_REPLICAS, 1, 64).orElse(EngineConfig.DEFAULTS.replicas()),
-                    duration(Setting.ENGINE_DEADLINE).orElse(EngineConfig.DEFAULTS.deadline()));
+                    duration(Setting.ENGINE_DEADLINE).orElse(EngineConfig.DEFAULTS.deadline()),
+                    kvBinding);
             var metrics = new MetricsConfig(
                     bool(Setting.METRICS_ENABLED).orElse(MetricsConfig.DEFAULTS.enabled()),
                     bool(Setting.METRICS_REQUIRE_TOKEN).orElse(MetricsConfig.DEFAULTS.requireToken()));

@@ -24,18 +24,21 @@ import java.util.Optional;
  * @param deadline        how long one sentence may take from when it could start (waiting for a worker or a
  *                        batch slot included, waiting for the client's credits excluded) to its last audio;
  *                        zero for no limit
+ * @param kvBinding       where the batcher's KV cache lives: {@code java} (host memory bound through the Java
+ *                        API), {@code iobinding} (the session's device memory bound with IoBinding through
+ *                        the C API) or {@code auto} (iobinding on cuda, java on cpu)
  */
 public record EngineConfig(boolean enabled, Optional<Path> modelDir, String device, int cudaDeviceId,
                            long cudaMemoryLimit, int threads, int workers, int queueSize, boolean verifyHashes,
                            boolean batching, int maxBatchSize, int maxTokensPerStep, int kvCapacity, int replicas,
-                           Duration deadline) {
+                           Duration deadline, String kvBinding) {
 
     /** The random-weight twin committed with the sources, relative to the working directory. */
     public static final Path DEFAULT_MODEL_DIR = Path.of("models", "random", "tiny");
 
     public static final EngineConfig DEFAULTS =
             new EngineConfig(true, Optional.empty(), "auto", 0, 0, 0, 16, 32, false, true, 16, 256, 2048, 1,
-                    Duration.ofMinutes(2));
+                    Duration.ofMinutes(2), "auto");
 
     /** The directory to load: the configured one, or the default. */
     public Path effectiveModelDir() {

@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import io.cosyvoice.synthesis.SynthesisMode;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.nio.FloatBuffer;
 
 /**
@@ -31,10 +32,15 @@ public final class LlmGraph {
     private final NpyFile textEmbedding;
     private final NpyFile speechEmbedding;
     private final NpyFile specialEmbedding;
+    private final Path modelFile;
+    private final EngineOptions options;
 
-    private LlmGraph(ModelDirectory model, OrtSession session, OrtEnvironment env) throws OrtException, IOException {
+    private LlmGraph(ModelDirectory model, OrtSession session, OrtEnvironment env, EngineOptions options)
+            throws OrtException, IOException {
         ModelConfig config = model.config();
         this.env = env;
+        this.options = options;
+        this.modelFile = model.file("llm.onnx");
         this.session = session;
         this.llm = config.llm();
         this.sampling = RasSampler.Params.of(config);
@@ -52,7 +58,7 @@ public final class LlmGraph {
     /** The LLM of an opened model: its session from {@code graphs}, its tables mapped from the directory. */
     public static LlmGraph open(ModelDirectory model, OnnxGraphs graphs) throws ModelException {
         try {
-            return new LlmGraph(model, graphs.session("llm.onnx"), graphs.environment());
+            return new LlmGraph(model, graphs.session("llm.onnx"), graphs.environment(), graphs.options());
         } catch (OrtException | IOException e) {
             throw new ModelException(model.path() + ": cannot prepare the LLM: " + e.getMessage(), e);
         }
@@ -60,6 +66,16 @@ public final class LlmGraph {
 
     public OrtEnvironment environment() {
         return env;
+    }
+
+    /** {@code llm.onnx}, for a step loop that opens its own session (through ONNX Runtime's C API). */
+    public Path modelFile() {
+        return modelFile;
+    }
+
+    /** How the engine runs its graphs: the device, its id and memory limit, threads. */
+    public EngineOptions options() {
+        return options;
     }
 
     /** The shared {@code llm.onnx} session ({@code run} is thread-safe). */

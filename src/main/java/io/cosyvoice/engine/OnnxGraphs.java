@@ -61,10 +61,12 @@ public final class OnnxGraphs implements AutoCloseable {
 
     private final OrtEnvironment env;
     private final Map<String, OrtSession> sessions;
+    private final EngineOptions options;
 
-    private OnnxGraphs(OrtEnvironment env, Map<String, OrtSession> sessions) {
+    private OnnxGraphs(OrtEnvironment env, Map<String, OrtSession> sessions, EngineOptions options) {
         this.env = env;
         this.sessions = sessions;
+        this.options = options;
     }
 
     /** Opens every graph of the directory; a missing CUDA runtime with {@code device=cuda} is an error here. */
@@ -83,7 +85,7 @@ public final class OnnxGraphs implements AutoCloseable {
                     throw new ModelException(model.file(name) + ": ONNX Runtime cannot load it: " + e.getMessage(), e);
                 }
             }
-            return new OnnxGraphs(env, sessions);
+            return new OnnxGraphs(env, sessions, options);
         } catch (ModelException | RuntimeException e) {
             sessions.values().forEach(OnnxGraphs::closeQuietly);
             throw e;
@@ -137,6 +139,11 @@ public final class OnnxGraphs implements AutoCloseable {
 
     public OrtEnvironment environment() {
         return env;
+    }
+
+    /** How the sessions were opened (device, threads). */
+    public EngineOptions options() {
+        return options;
     }
 
     /** The session of one graph, by file name (e.g. {@code "llm.onnx"}). */

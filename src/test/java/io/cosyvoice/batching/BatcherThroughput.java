@@ -18,13 +18,14 @@ import java.util.concurrent.TimeUnit;
  * the command line, e.g. the full-size twin). Run from the project root:
  * <pre>
  * CLASSPATH=target/classes:target/test-classes:$(cat cp.txt) java io.cosyvoice.batching.BatcherThroughput \
- *     /work/main/models/random/full [intra-op threads] [seconds per run] [concurrencies, e.g. 1,4,16]
+ *     /work/main/models/random/full [intra-op threads] [seconds per run] [concurrencies, e.g. 1,4,16] [java|iobinding]
  * </pre>
  * For 1, 4 and 16 concurrent sequences (the long golden case's inputs with seeds 0…N−1) it runs the
  * batcher with 16 slots and with 1 slot (batching off), and prints tokens per second over pure
  * decode iterations (no prefill in them) and over the whole run, prefills included. A run stops after
  * the given seconds (default 60), cancelling what is left. Tokens of sequences that finished in both
- * modes are compared.
+ * modes are compared. The last argument picks the KV binding ({@link KvBinding}, default java); the
+ * iobinding batcher opens its own C API session, which is not counted in the run's time.
  */
 final class BatcherThroughput {
 
@@ -39,6 +40,7 @@ final class BatcherThroughput {
         int seconds = args.length > 2 ? Integer.parseInt(args[2]) : 60;
         int[] concurrencies = Arrays.stream((args.length > 3 ? args[3] : "1,4,16").split(",")).mapToInt(Integer::parseInt)
                 .toArray();
+        KvBinding binding = KvBinding.resolve(args.length > 4 ? args[4] : "java", false);
         long t0 = System.nanoTime();
         ModelDirectory model = ModelDirectory.open(dir, false);
         try (OnnxGraphs graphs = OnnxGraphs.open(model, new EngineOptions(threads, "cpu", 0, 0, false))) {
@@ -47,7 +49,8 @@ final class BatcherThroughput {
             LlmRequest probe = c.request(graph);
             System.out.printf("%s opened in %.1f s, %d intra-op threads; each sequence: prefix %d, max_len %d%n",
                     model.describe(), (System.nanoTime() - t0) / 1e9, threads, probe.prefixLength(), probe.maxLength());
-            BatcherOptions options = BatcherOptions.DEFAULTS.withKvCapacity(probe.capacityNeeded());
+            BatcherOptions options = BatcherOptions.DEFAULTS.withKvCapacity(probe.capacityNeeded()).withKvBinding(binding);
+            System.out.println("KV binding: " + binding);
             run(graph, c, options, 2, 10); // warm-up: ONNX Runtime's first calls of a shape allocate
             for (int n : concurrencies) {
                 Outcome on = run(graph, c, options.withMaxBatchSize(16), n, seconds);
@@ -83,9 +86,10 @@ final class BatcherThroughput {
             }
         };
         Map<Long, int[]> finished = new HashMap<>();
-        long start = System.nanoTime();
         int tokens = 0;
+        long start;
         try (ContinuousBatcher batcher = ContinuousBatcher.start(graph, options, listener)) {
+            start = System.nanoTime();
             List<BatchedGeneration> runs = new ArrayList<>();
             for (long seed = 0; seed < n; seed++) {
                 runs.add(batcher.submit(c.request(graph, seed), t -> { }));

@@ -115,6 +115,18 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void kvBindingIsAutoByDefaultAndFollowsTheDevice() {
+        assertEquals("auto", ConfigLoader.load(Map.of(), Optional.empty()).engine().kvBinding());
+        assertEquals("iobinding", ConfigLoader.load(Map.of("COSYVOICE_ENGINE_KV_BINDING", "IoBinding"), Optional.empty())
+                .engine().kvBinding());
+        assertMessage(Map.of("COSYVOICE_ENGINE_KV_BINDING", "jni"), null, "COSYVOICE_ENGINE_KV_BINDING");
+        assertEquals(io.cosyvoice.batching.KvBinding.IOBINDING, io.cosyvoice.batching.KvBinding.resolve("auto", true));
+        assertEquals(io.cosyvoice.batching.KvBinding.JAVA, io.cosyvoice.batching.KvBinding.resolve("auto", false));
+        assertEquals(io.cosyvoice.batching.KvBinding.IOBINDING, io.cosyvoice.batching.KvBinding.resolve("iobinding", false));
+        assertEquals(io.cosyvoice.batching.KvBinding.JAVA, io.cosyvoice.batching.KvBinding.resolve("java", true));
+    }
+
+    @Test
     void metricsAreOnAndOpenByDefault() {
         assertEquals(new MetricsConfig(true, false), ConfigLoader.load(Map.of(), Optional.empty()).metrics());
         assertEquals(new MetricsConfig(false, true), ConfigLoader.load(Map.of("COSYVOICE_METRICS_ENABLED", "false",
