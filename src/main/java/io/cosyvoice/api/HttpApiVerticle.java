@@ -3,6 +3,7 @@ package io.cosyvoice.api;
 import io.cosyvoice.error.ServiceException;
 import io.cosyvoice.metrics.Metrics;
 import io.cosyvoice.metrics.SynthesisMetrics;
+import io.cosyvoice.synthesis.Backends;
 import io.cosyvoice.synthesis.SynthesisClient;
 import io.cosyvoice.voice.VoiceLibrary;
 import io.vertx.core.Future;
@@ -31,12 +32,15 @@ public final class HttpApiVerticle extends VerticleBase {
     /**
      * What the API serves.
      *
-     * @param tokens  the accepted bearer tokens (at least one)
-     * @param metrics the process's metrics: recorded by the speech routes, served on {@code /metrics}
+     * @param tokens   the accepted bearer tokens (at least one)
+     * @param library  the reference-audio library; null in a backend process, whose port serves only
+     *                 {@code /health/*} and {@code /metrics} (no public API)
+     * @param metrics  the process's metrics: recorded by the speech routes, served on {@code /metrics}
+     * @param backends where synthesis jobs go: this process's engine or the cluster's backends
      */
     public record Services(String host, int port, Duration shutdownTimeout, long maxUploadBytes, List<String> tokens,
                            Duration webSocketIdleTimeout, Duration synthesisStallTimeout, VoiceLibrary library, List<ReadinessCheck> readiness,
-                           Metrics metrics) {
+                           Metrics metrics, Backends backends) {
     }
 
     private final Services services;
@@ -71,10 +75,16 @@ public final class HttpApiVerticle extends VerticleBase {
         new HealthRoutes(services.readiness()).mount(router);
         BearerAuth auth = new BearerAuth(services.tokens());
         new MetricsRoute(services.metrics(), auth).mount(router);
+        if (services.library() == null) {
+            router.route().failureHandler(ApiErrors::handle);
+            router.errorHandler(404, ApiErrors::handle);
+            router.errorHandler(500, ApiErrors::handle);
+            return router;
+        }
         router.route("/api/*").handler(auth);
         router.route("/api-ws/*").handler(auth);
         new ReferenceAudioRoutes(services.library(), services.maxUploadBytes()).mount(router);
-        SynthesisClient synthesis = new SynthesisClient(vertx, services.synthesisStallTimeout());
+        SynthesisClient synthesis = new SynthesisClient(vertx, services.synthesisStallTimeout(), services.backends());
         SynthesisMetrics requests = services.metrics().synthesis();
         new SpeechRoutes(services.library(), synthesis, requests).mount(router);
         router.get(SPEECH_SOCKET_PATH).handler(ctx -> {
