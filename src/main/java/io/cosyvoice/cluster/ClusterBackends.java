@@ -13,10 +13,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -135,12 +136,13 @@ public final class ClusterBackends implements Backends {
 
     @Override
     public synchronized Target placeJob() {
-        Optional<Backend> best = backends.values().stream()
-                .filter(b -> !b.draining && b.free > 0)
-                .max(Comparator.comparingInt((Backend b) -> b.free));
-        if (best.isPresent()) {
-            best.get().free--;
-            return new Target(best.get().nodeId);
+        int most = backends.values().stream().filter(b -> !b.draining).mapToInt(b -> b.free).max().orElse(0);
+        // among the backends with the most room, any: idle backends share the work
+        List<Backend> best = backends.values().stream().filter(b -> !b.draining && b.free == most && most > 0).toList();
+        if (!best.isEmpty()) {
+            Backend chosen = best.get(ThreadLocalRandom.current().nextInt(best.size()));
+            chosen.free--;
+            return new Target(chosen.nodeId);
         }
         if (backends.values().stream().allMatch(b -> b.draining)) {
             throw Backends.noBackend();

@@ -1,5 +1,6 @@
 package io.cosyvoice.cluster;
 
+import com.hazelcast.cluster.Member;
 import com.hazelcast.cluster.MembershipEvent;
 import com.hazelcast.cluster.MembershipListener;
 import io.cosyvoice.config.ClusterConfig;
@@ -21,6 +22,8 @@ import java.util.function.Consumer;
 public final class ClusterNode {
 
     private static final Logger log = LoggerFactory.getLogger(ClusterNode.class);
+    /** Where vertx-hazelcast keeps a member's Vert.x node id. */
+    private static final String VERTX_NODE_ID_ATTRIBUTE = "__vertx.nodeId";
 
     private final ClusterConfig config;
     private final HazelcastClusterManager manager;
@@ -58,18 +61,24 @@ public final class ClusterNode {
         manager.getHazelcastInstance().getCluster().addMembershipListener(new MembershipListener() {
             @Override
             public void memberAdded(MembershipEvent event) {
-                log.atInfo().addKeyValue("node", event.getMember().getUuid()).addKeyValue("address", event.getMember().getAddress())
+                log.atInfo().addKeyValue("node", vertxNodeId(event.getMember())).addKeyValue("address", event.getMember().getAddress())
                         .log("cluster member joined");
             }
 
             @Override
             public void memberRemoved(MembershipEvent event) {
-                String node = event.getMember().getUuid().toString();
+                String node = vertxNodeId(event.getMember());
                 log.atWarn().addKeyValue("node", node).addKeyValue("address", event.getMember().getAddress())
                         .log("cluster member left");
                 leftListeners.forEach(listener -> listener.accept(node));
             }
         });
+    }
+
+    /** Vert.x names a node by an id of its own, kept as a Hazelcast member attribute. */
+    private static String vertxNodeId(Member member) {
+        String id = member.getAttribute(VERTX_NODE_ID_ATTRIBUTE);
+        return id == null ? member.getUuid().toString() : id;
     }
 
     /** Calls {@code listener} (on a Hazelcast thread) with the id of every member that leaves. */

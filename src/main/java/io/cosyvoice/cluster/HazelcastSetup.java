@@ -22,6 +22,8 @@ final class HazelcastSetup {
     }
 
     static Config config(ClusterConfig cluster) {
+        // Hazelcast picks its logger before it reads the config's properties: through slf4j, not java.util.logging
+        System.setProperty("hazelcast.logging.type", "slf4j");
         Config config = new Config();
         config.setClusterName(CLUSTER_NAME);
         config.setProperty("hazelcast.phone.home.enabled", "false");

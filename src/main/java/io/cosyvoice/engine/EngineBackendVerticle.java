@@ -203,6 +203,8 @@ public final class EngineBackendVerticle extends VerticleBase {
         runs.add(run);
         run.input.completion()
                 .onSuccess(v -> {
+                    log.atDebug().addKeyValue("job", job.jobId()).addKeyValue("voice", job.voiceId())
+                            .addKeyValue("origin", job.origin()).log("synthesis job accepted");
                     message.reply(new Accepted(run.input.address(), true));
                     run.queuedAt = System.nanoTime();
                     jobsChanged(1, 0);
