@@ -91,6 +91,13 @@ final class MessageCodecs {
         }
     }
 
+    /** The codec of a record type (the one {@link #registerAll} registers). */
+    @SuppressWarnings("unchecked")
+    static <T> MessageCodec<T, T> codec(Class<T> type) {
+        return (MessageCodec<T, T>) CODECS.stream().filter(c -> c.type == type).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no codec for " + type));
+    }
+
     private static void writeJob(Writer out, Job job) {
         out.string(job.jobId());
         out.string(job.outputAddress());
