@@ -284,6 +284,8 @@ class ClusterTest {
         Path log = workDir.resolve(name + ".log");
         ProcessBuilder builder = new ProcessBuilder(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx384m",
+                // four JVMs start at once on a small machine: the quick compiler and one GC thread start them sooner
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
                 "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "--add-modules=java.se",
                 "--add-opens=java.base/java.lang=ALL-UNNAMED", "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
                 "--add-opens=java.management/sun.management=ALL-UNNAMED",
