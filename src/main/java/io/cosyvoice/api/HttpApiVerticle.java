@@ -4,6 +4,7 @@ import io.cosyvoice.config.TlsConfig;
 import io.cosyvoice.error.ServiceException;
 import io.cosyvoice.metrics.Metrics;
 import io.cosyvoice.metrics.SynthesisMetrics;
+import io.cosyvoice.synthesis.Backends;
 import io.cosyvoice.synthesis.SynthesisClient;
 import io.cosyvoice.voice.VoiceLibrary;
 import io.vertx.core.Future;
@@ -32,13 +33,16 @@ public final class HttpApiVerticle extends VerticleBase {
     /**
      * What the API serves.
      *
-     * @param tokens  the accepted bearer tokens (at least one)
-     * @param metrics the process's metrics: recorded by the speech routes, served on {@code /metrics}
-     * @param tls     HTTPS (OpenSSL, HTTP/2 by ALPN) when a certificate is configured, checked by {@link HttpTls#check}
+     * @param tokens   the accepted bearer tokens (at least one)
+     * @param library  the reference-audio library; null in a backend process, whose port serves only
+     *                 {@code /health/*} and {@code /metrics} (no public API)
+     * @param metrics  the process's metrics: recorded by the speech routes, served on {@code /metrics}
+     * @param backends where synthesis jobs go: this process's engine or the cluster's backends
+     * @param tls      HTTPS (OpenSSL, HTTP/2 by ALPN) when a certificate is configured, checked by {@link HttpTls#check}
      */
     public record Services(String host, int port, Duration shutdownTimeout, long maxUploadBytes, List<String> tokens,
                            Duration webSocketIdleTimeout, Duration synthesisStallTimeout, VoiceLibrary library, List<ReadinessCheck> readiness,
-                           Metrics metrics, TlsConfig tls) {
+                           Metrics metrics, Backends backends, TlsConfig tls) {
     }
 
     private final Services services;
@@ -76,11 +80,17 @@ public final class HttpApiVerticle extends VerticleBase {
         new HealthRoutes(services.readiness()).mount(router);
         BearerAuth auth = new BearerAuth(services.tokens());
         new MetricsRoute(services.metrics(), auth).mount(router);
+        if (services.library() == null) {
+            router.route().failureHandler(ApiErrors::handle);
+            router.errorHandler(404, ApiErrors::handle);
+            router.errorHandler(500, ApiErrors::handle);
+            return router;
+        }
         router.route("/api/*").handler(auth);
         router.route("/api-ws/*").handler(auth);
         router.route(OpenAiRoutes.PREFIX + "*").handler(auth);
         new ReferenceAudioRoutes(services.library(), services.maxUploadBytes()).mount(router);
-        SynthesisClient synthesis = new SynthesisClient(vertx, services.synthesisStallTimeout());
+        SynthesisClient synthesis = new SynthesisClient(vertx, services.synthesisStallTimeout(), services.backends());
         SynthesisMetrics requests = services.metrics().synthesis();
         new SpeechRoutes(services.library(), synthesis, requests).mount(router);
         new OpenAiRoutes(services.library(), synthesis, requests).mount(router);

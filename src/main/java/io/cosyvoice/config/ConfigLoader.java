@@ -72,7 +72,13 @@ public final class ConfigLoader {
         LOG_FORMAT("log.format", "COSYVOICE_LOG_FORMAT"),
         LOG_LEVEL("log.level", "COSYVOICE_LOG_LEVEL"),
         METRICS_ENABLED("metrics.enabled", "COSYVOICE_METRICS_ENABLED"),
-        METRICS_REQUIRE_TOKEN("metrics.require-token", "COSYVOICE_METRICS_REQUIRE_TOKEN");
+        METRICS_REQUIRE_TOKEN("metrics.require-token", "COSYVOICE_METRICS_REQUIRE_TOKEN"),
+        ROLE("role", "COSYVOICE_ROLE"),
+        CLUSTER_MEMBERS("cluster.members", "COSYVOICE_CLUSTER_MEMBERS"),
+        CLUSTER_KUBERNETES_SERVICE("cluster.kubernetes-service", "COSYVOICE_CLUSTER_KUBERNETES_SERVICE"),
+        CLUSTER_HOST("cluster.host", "COSYVOICE_CLUSTER_HOST"),
+        CLUSTER_PORT("cluster.port", "COSYVOICE_CLUSTER_PORT"),
+        CLUSTER_EVENT_BUS_PORT("cluster.event-bus-port", "COSYVOICE_CLUSTER_EVENT_BUS_PORT");
 
         public final String key;
         public final String variable;
@@ -243,7 +249,42 @@ public final class ConfigLoader {
             var metrics = new MetricsConfig(
                     bool(Setting.METRICS_ENABLED).orElse(MetricsConfig.DEFAULTS.enabled()),
                     bool(Setting.METRICS_REQUIRE_TOKEN).orElse(MetricsConfig.DEFAULTS.requireToken()));
-            return new ServerConfig(http, tokens(), dataDir, database, storage, engine, maxUpload, log, metrics);
+            return new ServerConfig(http, tokens(), dataDir, database, storage, engine, maxUpload, log, metrics, cluster(engine));
+        }
+
+        private ClusterConfig cluster(EngineConfig engine) {
+            var role = choice(Setting.ROLE, ClusterConfig.Role.class).orElse(ClusterConfig.DEFAULTS.role());
+            List<String> members = text(Setting.CLUSTER_MEMBERS).stream()
+                    .flatMap(v -> Arrays.stream(v.split(",")))
+                    .map(String::trim)
+                    .filter(m -> !m.isEmpty())
+                    .toList();
+            for (String member : members) {
+                if (!member.matches("[A-Za-z0-9.-]+(:\\d{1,5})?|\\[[0-9A-Fa-f:]+\\](:\\d{1,5})?")) {
+                    throw fail(Setting.CLUSTER_MEMBERS, "expected host or host:port items separated by commas, got '" + member + "'");
+                }
+            }
+            Optional<String> service = text(Setting.CLUSTER_KUBERNETES_SERVICE);
+            service.ifPresent(name -> {
+                if (!name.matches("[A-Za-z0-9.-]+")) {
+                    throw fail(Setting.CLUSTER_KUBERNETES_SERVICE, "expected a DNS name, got '" + name + "'");
+                }
+            });
+            if (!members.isEmpty() && service.isPresent()) {
+                throw fail(Setting.CLUSTER_KUBERNETES_SERVICE, "set either " + Setting.CLUSTER_MEMBERS.variable
+                        + " or " + Setting.CLUSTER_KUBERNETES_SERVICE.variable + ", not both");
+            }
+            if (role != ClusterConfig.Role.ALL && members.isEmpty() && service.isEmpty()) {
+                throw fail(Setting.ROLE, "role " + role.name().toLowerCase(Locale.ROOT) + " joins a cluster: set "
+                        + Setting.CLUSTER_MEMBERS.variable + " (host:port,...) or " + Setting.CLUSTER_KUBERNETES_SERVICE.variable);
+            }
+            if (role == ClusterConfig.Role.BACKEND && !engine.enabled()) {
+                throw fail(Setting.ENGINE_ENABLED, "a backend runs the engine: it cannot be disabled with role backend");
+            }
+            return new ClusterConfig(role, members, service,
+                    text(Setting.CLUSTER_HOST).orElse(ClusterConfig.DEFAULTS.host()),
+                    integer(Setting.CLUSTER_PORT, 1, 65535).orElse(ClusterConfig.DEFAULTS.port()),
+                    integer(Setting.CLUSTER_EVENT_BUS_PORT, 0, 65535).orElse(ClusterConfig.DEFAULTS.eventBusPort()));
         }
 
         private ConfigException fail(Setting setting, String problem) {

@@ -12,6 +12,7 @@ import java.util.List;
  * @param engine         the synthesis engine of this process
  * @param maxUploadBytes the largest reference-audio file accepted
  * @param metrics        Prometheus metrics on the API port
+ * @param cluster        this process's role and how it finds the other processes of a split deployment
  */
 public record ServerConfig(
         HttpConfig http,
@@ -22,7 +23,8 @@ public record ServerConfig(
         EngineConfig engine,
         long maxUploadBytes,
         LogConfig log,
-        MetricsConfig metrics) {
+        MetricsConfig metrics,
+        ClusterConfig cluster) {
 
     public static final long DEFAULT_MAX_UPLOAD_BYTES = 20L * 1024 * 1024;
 

@@ -2,6 +2,7 @@ package io.cosyvoice.engine;
 
 import io.cosyvoice.error.ErrorCode;
 import io.cosyvoice.metrics.EngineMetrics;
+import io.cosyvoice.synthesis.Backends;
 import io.cosyvoice.synthesis.SynthesisMessages;
 import io.cosyvoice.synthesis.SynthesisMessages.Accepted;
 import io.cosyvoice.synthesis.SynthesisMessages.Cancel;
@@ -42,6 +43,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * more are refused with 429. Each sentence has a deadline: past it the job fails with
  * {@link ErrorCode#DEADLINE_EXCEEDED} and its LLM sequence is cancelled (its batch slot freed at the next step).
  *
+ * <p>In a cluster it listens on addresses of its own node ({@link Backends.Target}), reports its free
+ * capacity ({@link #freeCapacity()}) for placement, cancels the jobs of a frontend that left
+ * ({@link #cancelJobsFrom}) and drains on stop: no new jobs, running ones finish within the drain
+ * timeout, and those still running then fail with a clear error.
+ *
  * <p>It reports to {@link EngineMetrics}: the jobs waiting for a worker, each job's wait, the jobs
  * running (each holds one LLM sequence) and every LLM step, at batch size 1 (each job steps its own
  * sequence, its KV cache written in place: no bytes copied).
@@ -57,6 +63,10 @@ public final class EngineBackendVerticle extends VerticleBase {
     private final EngineMetrics metrics;
     private final boolean reportsLlmSteps;
     private final long deadlineNanos;
+    private final Backends.Target self;
+    private final Duration drainTimeout;
+    private volatile boolean draining;
+    private MessageConsumer<Job> jobs;
     private final AtomicInteger admitted = new AtomicInteger();
     private int waiting;
     private int running;
@@ -66,11 +76,22 @@ public final class EngineBackendVerticle extends VerticleBase {
     /**
      * @param reportsLlmSteps true when each job decodes its own tokens (no batcher): the jobs are then
      *                        the LLM's slots and their steps its steps; with the batcher, it reports those
-     * @param deadline        how long one sentence may take, from when it could start to its last chunk, not
-     *                        counting waits for the client's credits; zero for no limit
+     */
+    public EngineBackendVerticle(Engine engine, int workers, int queueSize, EngineMetrics metrics, boolean reportsLlmSteps) {
+        this(engine, workers, queueSize, metrics, reportsLlmSteps, Duration.ZERO, "", Duration.ZERO);
+    }
+
+    /**
+     * @param deadline     how long one sentence may take, from when it could start to its last chunk, not
+     *                     counting waits for the client's credits; zero for no limit
+     * @param nodeId       this process's cluster node id (empty when it runs alone): the backend takes jobs at its
+     *                     {@link Backends.Target} addresses
+     * @param drainTimeout how long stopping waits for running jobs to finish before failing them
      */
     public EngineBackendVerticle(Engine engine, int workers, int queueSize, EngineMetrics metrics, boolean reportsLlmSteps,
-                                 Duration deadline) {
+                                 Duration deadline, String nodeId, Duration drainTimeout) {
+        this.self = new Backends.Target(nodeId);
+        this.drainTimeout = drainTimeout;
         this.engine = engine;
         this.workers = workers;
         this.queueSize = queueSize;
@@ -102,22 +123,54 @@ public final class EngineBackendVerticle extends VerticleBase {
         };
         pool = Executors.newFixedThreadPool(workers, threads);
         var bus = vertx.eventBus();
+        jobs = bus.consumer(self.jobsAddress(), this::job);
         return Future.all(
-                bus.<Job>localConsumer(SynthesisMessages.JOBS_ADDRESS, this::job).completion(),
-                bus.<EngineQuery>localConsumer(SynthesisMessages.ENGINE_ADDRESS, m -> m.reply(engine.info())).completion(),
-                bus.<PromptRequest>localConsumer(SynthesisMessages.PROMPT_ADDRESS, this::prompt).completion());
+                jobs.completion(),
+                bus.<EngineQuery>consumer(self.engineAddress(), m -> m.reply(engine.info())).completion(),
+                bus.<PromptRequest>consumer(self.promptAddress(), this::prompt).completion());
     }
 
+    /** Jobs this backend would accept now. */
+    public int freeCapacity() {
+        return draining ? 0 : Math.max(0, workers + queueSize - admitted.get());
+    }
+
+    /** Running plus waiting slots. */
+    public int totalCapacity() {
+        return workers + queueSize;
+    }
+
+    /** True once stopping began: no new jobs. */
+    public boolean draining() {
+        return draining;
+    }
+
+    /** Cancels the jobs of a frontend that is gone: nobody reads their audio or grants them credits. */
+    public void cancelJobsFrom(String origin) {
+        runs.stream().filter(run -> run.job.origin().equals(origin))
+                .forEach(run -> run.cancel("its frontend left the cluster"));
+    }
+
+    /** Drains: takes no new job, lets running ones finish within the drain timeout, then fails the rest. */
     @Override
     public Future<?> stop() {
-        runs.forEach(run -> run.cancel("the server is stopping"));
-        return vertx.executeBlocking(() -> {
+        draining = true;
+        long deadline = System.nanoTime() + drainTimeout.toNanos();
+        if (!runs.isEmpty() && !drainTimeout.isZero()) {
+            log.atInfo().addKeyValue("jobs", runs.size()).addKeyValue("timeout", drainTimeout)
+                    .log("draining: no new jobs, waiting for running ones");
+        }
+        return jobs.unregister().transform(ignored -> vertx.executeBlocking(() -> {
+            while (!runs.isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            runs.forEach(run -> run.abort("the synthesis backend is shutting down; try again"));
             pool.shutdown();
             if (!pool.awaitTermination(10, TimeUnit.SECONDS)) {
                 pool.shutdownNow();
             }
             return null;
-        }, false);
+        }, false));
     }
 
     private void prompt(Message<PromptRequest> message) {
@@ -142,6 +195,10 @@ public final class EngineBackendVerticle extends VerticleBase {
                     + "; try again");
             return;
         }
+        if (draining) {
+            message.fail(429, "the synthesis backend is shutting down; try again");
+            return;
+        }
         if (admitted.incrementAndGet() > workers + queueSize) {
             admitted.decrementAndGet();
             message.fail(429, "the synthesis engine is busy (" + workers + " running, " + queueSize
@@ -152,6 +209,8 @@ public final class EngineBackendVerticle extends VerticleBase {
         runs.add(run);
         run.input.completion()
                 .onSuccess(v -> {
+                    log.atDebug().addKeyValue("job", job.jobId()).addKeyValue("voice", job.voiceId())
+                            .addKeyValue("origin", job.origin()).log("synthesis job accepted");
                     message.reply(new Accepted(run.input.address(), true));
                     run.queuedAt = System.nanoTime();
                     jobsChanged(1, 0);
@@ -172,6 +231,7 @@ public final class EngineBackendVerticle extends VerticleBase {
         private final long seed;
         private volatile boolean textComplete;
         private volatile String cancelled;
+        private volatile String aborted;
         private volatile Thread worker;
         private long queuedAt;
         /** When the current sentence could start, moved later by every wait for the client's credits. */
@@ -183,7 +243,7 @@ public final class EngineBackendVerticle extends VerticleBase {
             this.seed = job.seed().orElseGet(SEEDS::nextLong);
             sentences.addAll(job.sentences());
             textComplete = job.textComplete();
-            input = vertx.eventBus().localConsumer("cosyvoice.engine.input." + job.jobId(), message -> {
+            input = vertx.eventBus().consumer("cosyvoice.engine.input." + job.jobId(), message -> {
                 switch (message.body()) {
                     case MoreText more -> {
                         sentences.addAll(more.sentences());
@@ -200,6 +260,12 @@ public final class EngineBackendVerticle extends VerticleBase {
         void cancel(String reason) {
             cancelled = reason;
             wake();
+        }
+
+        /** Stops the job and tells its frontend why. */
+        void abort(String reason) {
+            aborted = reason;
+            cancel(reason);
         }
 
         private void wake() {
@@ -248,9 +314,14 @@ public final class EngineBackendVerticle extends VerticleBase {
                 }
                 if (cancelled == null) {
                     vertx.eventBus().send(job.outputAddress(), new End(sequence));
+                } else if (aborted != null) {
+                    vertx.eventBus().send(job.outputAddress(), new Failure(ErrorCode.SERVICE_UNAVAILABLE, aborted));
                 }
             } catch (Cancelled e) {
-                // the client is gone: nothing more to send
+                // the client is gone (nothing more to send), or the backend stops under it
+                if (aborted != null) {
+                    vertx.eventBus().send(job.outputAddress(), new Failure(ErrorCode.SERVICE_UNAVAILABLE, aborted));
+                }
             } catch (DeadlineExceeded e) {
                 log.atWarn().addKeyValue("job", job.jobId()).log(e.getMessage());
                 vertx.eventBus().send(job.outputAddress(), new Failure(ErrorCode.DEADLINE_EXCEEDED, e.getMessage()));

@@ -98,8 +98,13 @@ public final class Metrics implements AutoCloseable {
      * status; event bus; worker and connection pools) to this registry, or a plain one when disabled.
      */
     public Vertx vertx(VertxOptions options) {
+        return vertxBuilder(options).build();
+    }
+
+    /** A Vert.x builder that reports to this registry (when enabled); a cluster manager can be added to it. */
+    public io.vertx.core.VertxBuilder vertxBuilder(VertxOptions options) {
         if (!enabled()) {
-            return Vertx.vertx(options);
+            return Vertx.builder().with(options);
         }
         MicrometerMetricsOptions vertxMetrics = new MicrometerMetricsOptions()
                 .setEnabled(true)
@@ -110,8 +115,7 @@ public final class Metrics implements AutoCloseable {
                         Label.POOL_NAME, Label.EB_SIDE));
         return Vertx.builder()
                 .with(new VertxOptions(options).setMetricsOptions(vertxMetrics))
-                .withMetrics(new MicrometerMetricsFactory(registry))
-                .build();
+                .withMetrics(new MicrometerMetricsFactory(registry));
     }
 
     /**

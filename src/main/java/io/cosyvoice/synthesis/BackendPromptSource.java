@@ -12,8 +12,8 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import java.util.Optional;
 
 /**
- * Prompt features from whichever synthesis backend listens on the event bus: the model that will
- * synthesise is the one that analyses the voice.
+ * Prompt features from a synthesis backend (this process's, or one of the cluster's): the model
+ * that will synthesise is the one that analyses the voice.
  */
 public final class BackendPromptSource implements PromptFeatureSource {
 
@@ -22,15 +22,27 @@ public final class BackendPromptSource implements PromptFeatureSource {
     private static final long PROMPT_TIMEOUT_MS = 60_000;
 
     private final Vertx vertx;
+    private final Backends backends;
 
     public BackendPromptSource(Vertx vertx) {
+        this(vertx, Backends.SINGLE_PROCESS);
+    }
+
+    public BackendPromptSource(Vertx vertx, Backends backends) {
         this.vertx = vertx;
+        this.backends = backends;
         SynthesisMessages.registerCodecs(vertx);
     }
 
     /** The running backend's model, or empty when none answers. */
     public Future<Optional<EngineInfo>> engineInfo() {
-        return vertx.eventBus().<EngineInfo>request(SynthesisMessages.ENGINE_ADDRESS, new EngineQuery(),
+        Backends.Target target;
+        try {
+            target = backends.any();
+        } catch (RuntimeException none) {
+            return Future.succeededFuture(Optional.empty());
+        }
+        return vertx.eventBus().<EngineInfo>request(target.engineAddress(), new EngineQuery(),
                         new DeliveryOptions().setSendTimeout(INFO_TIMEOUT_MS))
                 .map(reply -> Optional.of(reply.body()))
                 .recover(err -> Future.succeededFuture(Optional.empty()));
@@ -43,7 +55,13 @@ public final class BackendPromptSource implements PromptFeatureSource {
 
     @Override
     public Future<PromptFeatures> compute(float[] mono, int sampleRate) {
-        return vertx.eventBus().<PromptFeatures>request(SynthesisMessages.PROMPT_ADDRESS, new PromptRequest(mono, sampleRate),
+        Backends.Target target;
+        try {
+            target = backends.any();
+        } catch (RuntimeException none) {
+            return Future.failedFuture(none);
+        }
+        return vertx.eventBus().<PromptFeatures>request(target.promptAddress(), new PromptRequest(mono, sampleRate),
                         new DeliveryOptions().setSendTimeout(PROMPT_TIMEOUT_MS))
                 .map(reply -> reply.body())
                 .recover(err -> Future.failedFuture(SynthesisClient.startFailure(err)));

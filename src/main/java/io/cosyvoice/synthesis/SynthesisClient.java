@@ -11,14 +11,16 @@ import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
 
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.UUID;
 
 /**
- * The frontend's end of the synthesis contract: starts jobs on whatever backend listens on the
- * event bus and hands back a {@link SynthesisStream}. Call from the Vert.x context that will
+ * The frontend's end of the synthesis contract: starts jobs on the backend {@link Backends} chooses
+ * (this process's, or the cluster's with the most free capacity) and hands back a
+ * {@link SynthesisStream}; when that backend stops, the stream fails at once. Call from the Vert.x context that will
  * consume the audio (an HTTP request's or a WebSocket's): output is delivered there.
  */
 public final class SynthesisClient {
@@ -29,11 +31,21 @@ public final class SynthesisClient {
 
     private final Vertx vertx;
     private final java.time.Duration stallTimeout;
+    private final Backends backends;
 
     /** @param stallTimeout how long a job that owes audio may stay silent before it fails */
     public SynthesisClient(Vertx vertx, java.time.Duration stallTimeout) {
+        this(vertx, stallTimeout, Backends.SINGLE_PROCESS);
+    }
+
+    /**
+     * @param stallTimeout how long a job that owes audio may stay silent before it fails
+     * @param backends     where jobs go
+     */
+    public SynthesisClient(Vertx vertx, java.time.Duration stallTimeout, Backends backends) {
         this.vertx = vertx;
         this.stallTimeout = stallTimeout;
+        this.backends = backends;
         SynthesisMessages.registerCodecs(vertx);
     }
 
@@ -47,15 +59,42 @@ public final class SynthesisClient {
         String jobId = UUID.randomUUID().toString();
         String outputAddress = "cosyvoice.synthesis.output." + jobId;
         SynthesisStream stream = new SynthesisStream(vertx, jobId, stallTimeout.toMillis(), request.textComplete(), INITIAL_CREDITS);
-        MessageConsumer<Output> consumer = vertx.eventBus().localConsumer(outputAddress, message -> stream.receive(message.body()));
-        Job job = new Job(jobId, outputAddress, request.voiceId(), request.promptText(), request.prompt(), request.mode(),
-                request.instruct(), request.seed(), request.speed(), request.sentences(), request.textComplete(),
+        MessageConsumer<Output> consumer = vertx.eventBus().consumer(outputAddress, message -> stream.receive(message.body()));
+        Job job = new Job(jobId, outputAddress, backends.localNode(), request.voiceId(), request.promptText(), request.prompt(),
+                request.mode(), request.instruct(), request.seed(), request.speed(), request.sentences(), request.textComplete(),
                 INITIAL_CREDITS, request.streaming());
         return consumer.completion()
-                .compose(v -> vertx.eventBus().<Accepted>request(SynthesisMessages.JOBS_ADDRESS, job,
-                        new DeliveryOptions().setSendTimeout(START_TIMEOUT_MS)))
-                .map(reply -> stream.accepted(reply.body(), consumer))
+                .compose(v -> send(job, stream, consumer, MAX_PLACEMENTS))
                 .recover(err -> consumer.unregister().transform(ignored -> Future.failedFuture(startFailure(err))));
+    }
+
+    /** Backends tried for one job when the chosen one turns out full or gone. */
+    private static final int MAX_PLACEMENTS = 3;
+
+    /** Places the job on the backend with the most room; a refusal for lack of room tries the next one. */
+    private Future<SynthesisStream> send(Job job, SynthesisStream stream, MessageConsumer<Output> consumer, int attemptsLeft) {
+        Backends.Target target;
+        try {
+            target = backends.placeJob();
+        } catch (ServiceException e) {
+            return Future.failedFuture(e);
+        }
+        return vertx.eventBus().<Accepted>request(target.jobsAddress(), job, new DeliveryOptions().setSendTimeout(START_TIMEOUT_MS))
+                .map(reply -> {
+                    stream.accepted(reply.body(), consumer);
+                    stream.onClose(backends.watch(target, () -> stream.fail(ErrorCode.SERVICE_UNAVAILABLE,
+                            "the synthesis backend running this request stopped (it left the cluster); try again")));
+                    return stream;
+                })
+                .recover(err -> {
+                    if (attemptsLeft > 1 && err instanceof ReplyException reply && !target.nodeId().isEmpty()
+                            && (reply.failureType() == ReplyFailure.NO_HANDLERS
+                            || reply.failureType() == ReplyFailure.RECIPIENT_FAILURE && reply.failureCode() == 429)) {
+                        backends.refused(target);
+                        return send(job, stream, consumer, attemptsLeft - 1);
+                    }
+                    return Future.failedFuture(err);
+                });
     }
 
     /** Maps an event-bus failure of a backend request to what the API reports. */

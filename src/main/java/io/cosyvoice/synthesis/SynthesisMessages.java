@@ -10,7 +10,8 @@ import java.util.UUID;
 
 /**
  * The event-bus contract between the API (frontend) and a synthesis backend. All messages are
- * immutable records delivered without copies inside one process.
+ * immutable records, delivered without copies inside one process and in a binary form between the
+ * processes of a cluster.
  *
  * <pre>
  * frontend                                   backend
@@ -30,6 +31,8 @@ public final class SynthesisMessages {
 
     /** Where backends take jobs. */
     public static final String JOBS_ADDRESS = "cosyvoice.synthesis.jobs";
+    /** Where backends publish their {@link Capacity}, periodically and when it changes (clustered roles). */
+    public static final String CAPACITY_ADDRESS = "cosyvoice.synthesis.capacity";
     /** Where backends answer {@link EngineQuery} with {@link EngineInfo}. */
     public static final String ENGINE_ADDRESS = "cosyvoice.synthesis.engine";
     /** Where backends turn a {@link PromptRequest} into {@link io.cosyvoice.voice.PromptFeatures}. */
@@ -42,7 +45,23 @@ public final class SynthesisMessages {
 
     /** Makes these records sendable on this Vert.x's event bus; every participant calls it (idempotent). */
     public static void registerCodecs(io.vertx.core.Vertx vertx) {
-        LocalCodec.registerAll(vertx);
+        MessageCodecs.registerAll(vertx);
+    }
+
+    /** Where one backend (by its cluster node id) takes jobs that were placed on it. */
+    public static String jobsAddress(String nodeId) {
+        return JOBS_ADDRESS + "." + nodeId;
+    }
+
+    /**
+     * A backend's room for jobs.
+     *
+     * @param nodeId   the backend's cluster node; it takes jobs at {@link #jobsAddress(String)}
+     * @param free     jobs it would accept now (running and waiting slots left)
+     * @param total    its running plus waiting slots
+     * @param draining true when it is shutting down: it takes no new jobs, running ones finish
+     */
+    public record Capacity(String nodeId, int free, int total, boolean draining) {
     }
 
     /**
@@ -50,6 +69,8 @@ public final class SynthesisMessages {
      *
      * @param jobId          unique, for logs and addresses
      * @param outputAddress  where the backend sends Chunk, End and Failure
+     * @param origin         the cluster node of the frontend that owns the job (empty in one process): a backend
+     *                       cancels the job when that node leaves
      * @param voiceId        the reference audio whose voice to use
      * @param promptText     the reference audio's transcript (the zero-shot mode's prompt text)
      * @param prompt         the voice's prompt features for the backend's model version; null when none could be had
@@ -62,7 +83,7 @@ public final class SynthesisMessages {
      * @param streaming      true when audio should come as soon as it can (SSE, WebSocket); false when the whole
      *                       result is awaited, which lets the model use its non-streaming (full-attention) mode
      */
-    public record Job(String jobId, String outputAddress, UUID voiceId, String promptText, PromptFeatures prompt,
+    public record Job(String jobId, String outputAddress, String origin, UUID voiceId, String promptText, PromptFeatures prompt,
                       SynthesisMode mode, String instruct, OptionalLong seed, double speed, List<String> sentences,
                       boolean textComplete, int initialCredits, boolean streaming) {
         public Job {

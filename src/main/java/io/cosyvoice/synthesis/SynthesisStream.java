@@ -28,6 +28,7 @@ public final class SynthesisStream {
     private String inputAddress;
     private boolean speedApplied;
     private MessageConsumer<Output> consumer;
+    private Runnable onClose = () -> { };
     private Handler<Chunk> chunkHandler = chunk -> { };
     private Handler<End> endHandler = end -> { };
     private Handler<Failure> failureHandler = failure -> { };
@@ -55,6 +56,14 @@ public final class SynthesisStream {
         this.consumer = consumer;
         watch();
         return this;
+    }
+
+    /** Runs once when the stream ends, fails or is cancelled. */
+    void onClose(Runnable action) {
+        this.onClose = action;
+        if (done) {
+            close();
+        }
     }
 
     public String jobId() {
@@ -181,5 +190,8 @@ public final class SynthesisStream {
         if (consumer != null) {
             consumer.unregister();
         }
+        Runnable action = onClose;
+        onClose = () -> { };
+        action.run();
     }
 }

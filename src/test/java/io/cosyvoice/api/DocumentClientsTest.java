@@ -4,6 +4,7 @@ import io.cosyvoice.audio.AudioDecoder;
 import io.cosyvoice.audio.AudioHint;
 import io.cosyvoice.audio.DecodedAudio;
 import io.cosyvoice.audio.TestAudio;
+import io.cosyvoice.support.DocumentClients;
 import io.cosyvoice.support.TestServer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -13,13 +14,9 @@ import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -136,28 +133,8 @@ class DocumentClientsTest {
                 .put("data", new JsonObject()), deleted);
     }
 
-    /** Runs a document snippet with the placeholders substituted; returns what it printed. */
+    /** Runs a document snippet against the server; returns what it printed. */
     private static String run(String interpreter, String snippet, String id) throws Exception {
-        String text;
-        try (InputStream in = DocumentClientsTest.class.getResourceAsStream("/pai-eas/" + snippet)) {
-            text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
-        text = text.replace("<EAS_SERVICE_URL>", server.baseUrl())
-                .replace("<EAS_TOKEN>", TestServer.TOKEN)
-                .replace("/home/xxxx/zero_shot_prompt.wav", workDir.resolve("zero_shot_prompt.wav").toString())
-                .replace("your-api-key", TestServer.TOKEN)
-                .replace("ws://localhost:50000", server.baseUrl().replace("http://", "ws://"));
-        if (id != null) {
-            text = text.replace("<reference_audio_id>", id);
-        }
-        Path script = workDir.resolve(snippet);
-        Files.writeString(script, text);
-        Path stderr = workDir.resolve(snippet + ".stderr");
-        Process process = new ProcessBuilder(List.of(interpreter, script.toString()))
-                .directory(workDir.toFile()).redirectError(stderr.toFile()).start();
-        String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        assertTrue(process.waitFor(60, TimeUnit.SECONDS), snippet + " finished");
-        assertEquals(0, process.exitValue(), snippet + " failed: " + out + "\n" + Files.readString(stderr));
-        return out;
+        return new DocumentClients(server.baseUrl(), workDir).run(interpreter, snippet, id);
     }
 }

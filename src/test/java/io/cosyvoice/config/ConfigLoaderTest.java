@@ -156,4 +156,50 @@ class ConfigLoaderTest {
         ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(env, Optional.ofNullable(file)));
         assertTrue(e.getMessage().contains(names), "message names " + names + ": " + e.getMessage());
     }
+
+    @Test
+    void clusterRolesAndMembers(@TempDir Path dir) throws Exception {
+        assertEquals(ClusterConfig.DEFAULTS, ConfigLoader.load(Map.of(), Optional.empty()).cluster());
+        assertFalse(ClusterConfig.DEFAULTS.clustered());
+
+        ClusterConfig backend = ConfigLoader.load(Map.of(
+                "COSYVOICE_ROLE", "Backend",
+                "COSYVOICE_CLUSTER_MEMBERS", " 10.0.0.5:5701, api-1 ,[fd00::1]:5702",
+                "COSYVOICE_CLUSTER_HOST", "10.0.0.7",
+                "COSYVOICE_CLUSTER_PORT", "5801",
+                "COSYVOICE_CLUSTER_EVENT_BUS_PORT", "5802"), Optional.empty()).cluster();
+        assertEquals(new ClusterConfig(ClusterConfig.Role.BACKEND, List.of("10.0.0.5:5701", "api-1", "[fd00::1]:5702"),
+                Optional.empty(), "10.0.0.7", 5801, 5802), backend);
+        assertTrue(backend.clustered());
+
+        Path file = dir.resolve("app.yaml");
+        Files.writeString(file, """
+                role: frontend
+                cluster:
+                  kubernetes-service: cosyvoice-cluster.tts.svc.cluster.local
+                """);
+        ClusterConfig frontend = ConfigLoader.load(Map.of(), Optional.of(file)).cluster();
+        assertEquals(ClusterConfig.Role.FRONTEND, frontend.role());
+        assertEquals(Optional.of("cosyvoice-cluster.tts.svc.cluster.local"), frontend.kubernetesService());
+    }
+
+    @Test
+    void clusterMistakesStopStartUpNamingTheSetting() {
+        assertTrue(assertThrows(ConfigException.class, () -> ConfigLoader.load(Map.of("COSYVOICE_ROLE", "worker"), Optional.empty()))
+                .getMessage().startsWith("COSYVOICE_ROLE: expected one of [all, frontend, backend]"));
+        assertTrue(assertThrows(ConfigException.class, () -> ConfigLoader.load(Map.of("COSYVOICE_ROLE", "frontend"), Optional.empty()))
+                .getMessage().contains("COSYVOICE_CLUSTER_MEMBERS"));
+        assertTrue(assertThrows(ConfigException.class, () -> ConfigLoader.load(Map.of("COSYVOICE_ROLE", "backend",
+                "COSYVOICE_CLUSTER_MEMBERS", "a:1", "COSYVOICE_ENGINE_ENABLED", "false"), Optional.empty()))
+                .getMessage().startsWith("COSYVOICE_ENGINE_ENABLED"));
+        assertTrue(assertThrows(ConfigException.class, () -> ConfigLoader.load(Map.of(
+                "COSYVOICE_CLUSTER_MEMBERS", "a:1", "COSYVOICE_CLUSTER_KUBERNETES_SERVICE", "svc"), Optional.empty()))
+                .getMessage().contains("not both"));
+        assertTrue(assertThrows(ConfigException.class, () -> ConfigLoader.load(Map.of(
+                "COSYVOICE_CLUSTER_MEMBERS", "good:5701,bad host"), Optional.empty()))
+                .getMessage().contains("'bad host'"));
+        assertTrue(assertThrows(ConfigException.class, () -> ConfigLoader.load(Map.of(
+                "COSYVOICE_CLUSTER_PORT", "0"), Optional.empty()))
+                .getMessage().startsWith("COSYVOICE_CLUSTER_PORT"));
+    }
 }

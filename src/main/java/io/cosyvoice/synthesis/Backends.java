@@ -1,0 +1,98 @@
+package io.cosyvoice.synthesis;
+
+import io.cosyvoice.error.ErrorCode;
+import io.cosyvoice.error.ServiceException;
+
+/**
+ * Where the frontend's requests go: the backend of this process, or (in a cluster) the backend with
+ * the most free capacity. Implementations are thread-safe: every HTTP verticle instance shares one.
+ */
+public interface Backends {
+
+    /**
+     * One backend.
+     *
+     * @param nodeId its cluster node id; empty for the backend of this process
+     */
+    record Target(String nodeId) {
+
+        /** Where this backend takes jobs. */
+        public String jobsAddress() {
+            return address(SynthesisMessages.JOBS_ADDRESS);
+        }
+
+        /** Where this backend computes prompt features. */
+        public String promptAddress() {
+            return address(SynthesisMessages.PROMPT_ADDRESS);
+        }
+
+        /** Where this backend says which model it runs. */
+        public String engineAddress() {
+            return address(SynthesisMessages.ENGINE_ADDRESS);
+        }
+
+        private String address(String base) {
+            return nodeId.isEmpty() ? base : base + "." + nodeId;
+        }
+    }
+
+    /** This process's cluster node id, empty when it runs alone. */
+    String localNode();
+
+    /**
+     * The backend for a new job, counted against its capacity until it reports again.
+     *
+     * @throws ServiceException 503 when no backend runs, 429 when every one is full
+     */
+    Target placeJob();
+
+    /**
+     * A backend for a short request (prompt features, model info), without counting it as a job.
+     *
+     * @throws ServiceException 503 when no backend runs
+     */
+    Target any();
+
+    /** The backend refused a job as full or is gone: choose others until it reports room again. */
+    void refused(Target target);
+
+    /**
+     * Runs {@code onLost} (on the caller's Vert.x context) when the backend stops: it left the cluster
+     * or stopped reporting. The returned action stops watching.
+     */
+    Runnable watch(Target target, Runnable onLost);
+
+    /** The backend of this process, which is there whenever this process runs an engine. */
+    Backends SINGLE_PROCESS = new Backends() {
+        private final Target local = new Target("");
+
+        @Override
+        public String localNode() {
+            return "";
+        }
+
+        @Override
+        public Target placeJob() {
+            return local;
+        }
+
+        @Override
+        public Target any() {
+            return local;
+        }
+
+        @Override
+        public void refused(Target target) {
+        }
+
+        @Override
+        public Runnable watch(Target target, Runnable onLost) {
+            return () -> { };
+        }
+    };
+
+    /** The error for a cluster without backends. */
+    static ServiceException noBackend() {
+        return new ServiceException(ErrorCode.SERVICE_UNAVAILABLE, "no synthesis backend is running; try again later");
+    }
+}

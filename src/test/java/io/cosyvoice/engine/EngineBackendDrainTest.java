@@ -1,0 +1,139 @@
+package io.cosyvoice.engine;
+
+import io.cosyvoice.audio.TestAudio;
+import io.cosyvoice.config.EngineConfig;
+import io.cosyvoice.metrics.Metrics;
+import io.cosyvoice.config.MetricsConfig;
+import io.cosyvoice.synthesis.Backends;
+import io.cosyvoice.synthesis.SynthesisMessages;
+import io.cosyvoice.synthesis.SynthesisMessages.Accepted;
+import io.cosyvoice.synthesis.SynthesisMessages.Credit;
+import io.cosyvoice.synthesis.SynthesisMessages.End;
+import io.cosyvoice.synthesis.SynthesisMessages.Job;
+import io.cosyvoice.synthesis.SynthesisMessages.Output;
+import io.cosyvoice.synthesis.SynthesisMode;
+import io.cosyvoice.voice.PromptFeatures;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.ReplyException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The backend's side of clustering, on the real engine (tiny twin): it takes jobs at its node's
+ * own address, frees the jobs of a frontend that left, and drains when stopped (running jobs
+ * finish, new ones are refused).
+ */
+class EngineBackendDrainTest {
+
+    private static final String NODE = "backend-node-1";
+    private static Engine engine;
+    private static PromptFeatures voice;
+    private static Metrics metrics;
+
+    @BeforeAll
+    static void load() throws Exception {
+        engine = Engine.open(EngineConfig.DEFAULTS.effectiveModelDir(), new EngineOptions(1, "cpu", 0, 0, false));
+        voice = engine.promptFeatures(TestAudio.tone(16000, 2.0, 220), 16000);
+        metrics = Metrics.create(MetricsConfig.DEFAULTS);
+    }
+
+    @AfterAll
+    static void close() {
+        engine.close();
+        metrics.close();
+    }
+
+    /** A job waiting for credits (the frontend grants none) holds its slot until its frontend is gone. */
+    @Test
+    void theJobsOfAFrontendThatLeftAreCancelledAndTheirSlotsFreed() throws Exception {
+        Vertx vertx = Vertx.vertx();
+        try {
+            EngineBackendVerticle backend = new EngineBackendVerticle(engine, 2, 2, metrics.engine(), true, Duration.ZERO, NODE, Duration.ZERO);
+            vertx.deployVerticle(backend).await(30, TimeUnit.SECONDS);
+            assertEquals(4, backend.freeCapacity());
+            LinkedBlockingQueue<Output> outputs = outputs(vertx, "out.gone");
+            accept(vertx, job("out.gone", "frontend-gone", 0));
+            accept(vertx, job("out.stays", "frontend-stays", 0));
+            waitUntil(() -> backend.freeCapacity() == 2);
+
+            backend.cancelJobsFrom("frontend-gone");
+            waitUntil(() -> backend.freeCapacity() == 3);
+            assertEquals(null, outputs.poll(300, TimeUnit.MILLISECONDS), "nothing is sent to a frontend that is gone");
+        } finally {
+            vertx.close().await(30, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void stoppingDrainsRunningJobsFinishAndNewOnesAreRefused() throws Exception {
+        Vertx vertx = Vertx.vertx();
+        try {
+            EngineBackendVerticle backend = new EngineBackendVerticle(engine, 2, 2, metrics.engine(), true, Duration.ZERO, NODE, Duration.ofSeconds(30));
+            String deployment = vertx.deployVerticle(backend).await(30, TimeUnit.SECONDS);
+            LinkedBlockingQueue<Output> outputs = outputs(vertx, "out.running");
+            // no credits yet: the job cannot finish before the drain starts
+            Accepted accepted = accept(vertx, job("out.running", "frontend", 0));
+
+            var stopped = vertx.undeploy(deployment);
+            waitUntil(backend::draining);
+            assertEquals(0, backend.freeCapacity(), "a draining backend reports no room");
+            ExecutionException refused = assertThrows(ExecutionException.class, () -> vertx.eventBus()
+                    .request(new Backends.Target(NODE).jobsAddress(), job("out.late", "frontend", 4))
+                    .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS));
+            assertInstanceOf(ReplyException.class, refused.getCause());
+
+            // the running job still gets its credits and finishes before the backend stops
+            vertx.eventBus().send(accepted.inputAddress(), new Credit(1000));
+            Output last;
+            int chunks = 0;
+            do {
+                last = outputs.poll(60, TimeUnit.SECONDS);
+                assertNotNull(last, "the running job kept sending");
+                chunks++;
+            } while (!(last instanceof End) && !(last instanceof SynthesisMessages.Failure));
+            assertInstanceOf(End.class, last, last.toString());
+            assertTrue(chunks > 1, "audio before the end");
+            stopped.await(60, TimeUnit.SECONDS);
+        } finally {
+            vertx.close().await(30, TimeUnit.SECONDS);
+        }
+    }
+
+    private static Job job(String output, String origin, int credits) {
+        return new Job(UUID.randomUUID().toString(), output, origin, UUID.randomUUID(), "希望你以后能够做得比我还好哟", voice,
+                SynthesisMode.ZERO_SHOT, "", OptionalLong.of(7), 1.0, List.of("今天天气很好。"), true, credits, true);
+    }
+
+    private static Accepted accept(Vertx vertx, Job job) throws Exception {
+        return vertx.eventBus().<Accepted>request(new Backends.Target(NODE).jobsAddress(), job).await(30, TimeUnit.SECONDS).body();
+    }
+
+    private static LinkedBlockingQueue<Output> outputs(Vertx vertx, String address) throws Exception {
+        LinkedBlockingQueue<Output> outputs = new LinkedBlockingQueue<>();
+        vertx.eventBus().<Output>consumer(address, m -> outputs.add(m.body())).completion().await();
+        return outputs;
+    }
+
+    private static void waitUntil(java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.nanoTime() < deadline, "condition met in time");
+            Thread.sleep(20);
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package io.cosyvoice.synthesis;
+
+import io.cosyvoice.error.ErrorCode;
+import io.cosyvoice.synthesis.SynthesisMessages.Accepted;
+import io.cosyvoice.synthesis.SynthesisMessages.Cancel;
+import io.cosyvoice.synthesis.SynthesisMessages.Capacity;
+import io.cosyvoice.synthesis.SynthesisMessages.Chunk;
+import io.cosyvoice.synthesis.SynthesisMessages.Credit;
+import io.cosyvoice.synthesis.SynthesisMessages.End;
+import io.cosyvoice.synthesis.SynthesisMessages.EngineInfo;
+import io.cosyvoice.synthesis.SynthesisMessages.EngineQuery;
+import io.cosyvoice.synthesis.SynthesisMessages.Failure;
+import io.cosyvoice.synthesis.SynthesisMessages.Job;
+import io.cosyvoice.synthesis.SynthesisMessages.MoreText;
+import io.cosyvoice.synthesis.SynthesisMessages.PromptRequest;
+import io.cosyvoice.voice.PromptFeatures;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.MessageCodec;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.UUID;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+/**
+ * The contract's records through the codecs Vert.x uses for them: the same object inside one
+ * process, equal field by field after the wire form a cluster sends between processes.
+ */
+class MessageCodecsTest {
+
+    @SuppressWarnings("unchecked")
+    private static <T> T wire(T message) {
+        MessageCodec<T, T> codec = MessageCodecs.codec((Class<T>) message.getClass());
+        assertSame(message, codec.transform(message), "local delivery does not copy");
+        Buffer buffer = Buffer.buffer().appendString("header");
+        codec.encodeToWire(buffer, message);
+        buffer.appendString("trailer"); // the body knows its own length
+        return codec.decodeFromWire(6, buffer);
+    }
+
+    @Test
+    void everyRecordCrossesTheWire() {
+        PromptFeatures prompt = new PromptFeatures("v1-abc", new int[]{1, 6560, 3}, new float[]{0.5f, -1.25f},
+                new float[]{1, 2, 3, 4, 5, 6}, 2);
+        Job job = new Job("job-1", "out.job-1", "node-7", UUID.randomUUID(), "希望你以后能够做得比我还好哟", prompt,
+                SynthesisMode.INSTRUCT, "用四川话说", OptionalLong.of(-42), 1.25, List.of("你好。", "world"), false, 4, true);
+        Job back = wire(job);
+        assertEquals(job.jobId(), back.jobId());
+        assertEquals(job.outputAddress(), back.outputAddress());
+        assertEquals(job.origin(), back.origin());
+        assertEquals(job.voiceId(), back.voiceId());
+        assertEquals(job.promptText(), back.promptText());
+        assertEquals(job.mode(), back.mode());
+        assertEquals(job.instruct(), back.instruct());
+        assertEquals(job.seed(), back.seed());
+        assertEquals(job.speed(), back.speed());
+        assertEquals(job.sentences(), back.sentences());
+        assertEquals(job.textComplete(), back.textComplete());
+        assertEquals(job.initialCredits(), back.initialCredits());
+        assertEquals(job.streaming(), back.streaming());
+        assertPrompt(prompt, back.prompt());
+
+        Job bare = wire(new Job("j", "o", "", UUID.randomUUID(), "", null, SynthesisMode.ZERO_SHOT, "", OptionalLong.empty(),
+                1.0, List.of(), true, 1, false));
+        assertNull(bare.prompt());
+        assertEquals(OptionalLong.empty(), bare.seed());
+
+        assertPrompt(prompt, wire(prompt));
+        Chunk chunk = new Chunk(7, 2, new float[]{0.1f, -0.9f, Float.MIN_VALUE}, 0.25);
+        Chunk chunkBack = wire(chunk);
+        assertEquals(chunk.sequence(), chunkBack.sequence());
+        assertEquals(chunk.sentenceIndex(), chunkBack.sentenceIndex());
+        assertArrayEquals(chunk.samples(), chunkBack.samples());
+        assertEquals(chunk.generateSeconds(), chunkBack.generateSeconds());
+        PromptRequest request = wire(new PromptRequest(new float[]{0.25f, 0.5f}, 44100));
+        assertArrayEquals(new float[]{0.25f, 0.5f}, request.samples());
+        assertEquals(44100, request.sampleRate());
+
+        for (Object record : List.of(new Accepted("in.1", true), new MoreText(List.of("a", "b"), true), new Credit(3),
+                new Cancel("client gone"), new End(12), new Failure(ErrorCode.SERVICE_UNAVAILABLE, "backend stopped"),
+                new EngineQuery(), new EngineInfo("v1", "tiny twin", true), new Capacity("node-1", 5, 48, false))) {
+            assertEquals(record, wire(record));
+        }
+    }
+
+    private static void assertPrompt(PromptFeatures expected, PromptFeatures actual) {
+        assertEquals(expected.modelVersion(), actual.modelVersion());
+        assertArrayEquals(expected.speechTokens(), actual.speechTokens());
+        assertArrayEquals(expected.speakerEmbedding(), actual.speakerEmbedding());
+        assertArrayEquals(expected.promptMel(), actual.promptMel());
+        assertEquals(expected.promptMelFrames(), actual.promptMelFrames());
+    }
+}
