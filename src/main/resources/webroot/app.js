@@ -663,6 +663,7 @@
     event.preventDefault();
     if (run) return;
     clearError('speech-error');
+    $('speech-status').classList.remove('failed');
     resetStats();
     let player = null;
     try {
@@ -719,7 +720,11 @@
         if (player) player.stop();
       } else {
         $('speech-status').textContent = 'Failed.';
+        $('speech-status').classList.add('failed');
         showError('speech-error', 'Synthesis failed', err);
+        if (err instanceof ApiError && err.code === 'NotFound') {
+          loadVoices(); // the voice was deleted elsewhere: show the list as it is now
+        }
       }
     } finally {
       run = null;

@@ -61,6 +61,9 @@ class OpenApiContractTest {
         for (String type : TEXT_TYPES) {
             json = json.replace("\"" + type + "\"", "\"text/plain\"");
         }
+        for (String type : BINARY_TYPES) {
+            json = json.replace("\"" + type + "\"", "\"application/octet-stream\"");
+        }
         contract = OpenAPIContract.from(vertx, new JsonObject(json)).await(30, TimeUnit.SECONDS);
         validator = ResponseValidator.create(vertx, contract);
     }

@@ -304,6 +304,7 @@ class WebUiBrowserTest {
         String overSocket = text("speech-error");
         assertTrue(overSocket.contains("NotFound") && overSocket.contains(gone), overSocket);
         chromium.screenshot("20-error-websocket-not-found");
+        waitFor(d -> !voiceIdsInList().contains(gone)); // the page refreshed its list
 
         new Select(element("transport")).selectByValue("sse");
         type("speed", "3");
