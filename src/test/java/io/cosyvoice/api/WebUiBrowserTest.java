@@ -6,6 +6,7 @@ import io.cosyvoice.support.TestServer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -66,6 +67,11 @@ class WebUiBrowserTest {
         if (server != null) {
             server.close();
         }
+    }
+
+    @AfterEach
+    void thePageReportedNoScriptErrors() {
+        assertEquals(List.of(), chromium.problems(), "script errors or CSP violations in the browser console");
     }
 
     // ------------------------------------------------------------------ helpers

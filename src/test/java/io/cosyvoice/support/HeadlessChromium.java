@@ -59,6 +59,8 @@ public final class HeadlessChromium implements AutoCloseable {
                 // a fake microphone (a beeping tone) that needs no permission prompt
                 "--use-fake-device-for-media-stream",
                 "--use-fake-ui-for-media-stream");
+        // the page's console, read by problems()
+        options.setCapability("goog:loggingPrefs", java.util.Map.of("browser", "ALL"));
         ChromeDriverService service = new ChromeDriverService.Builder()
                 .usingDriverExecutable(chromedriver.get().toFile())
                 .usingAnyFreePort()
@@ -70,6 +72,17 @@ public final class HeadlessChromium implements AutoCloseable {
 
     public ChromeDriver driver() {
         return driver;
+    }
+
+    /**
+     * What the page's console reported since the last call that points at a broken page: script
+     * errors and Content-Security-Policy violations (failed API calls the page handles are not).
+     */
+    public List<String> problems() {
+        return driver.manage().logs().get(org.openqa.selenium.logging.LogType.BROWSER).getAll().stream()
+                .map(org.openqa.selenium.logging.LogEntry::getMessage)
+                .filter(m -> m.contains("Uncaught") || m.contains("Content Security Policy") || m.contains("Refused to"))
+                .toList();
     }
 
     public void resize(int width, int height) {
