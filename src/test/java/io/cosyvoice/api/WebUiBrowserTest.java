@@ -118,7 +118,10 @@ class WebUiBrowserTest {
     }
 
     private static List<String> voiceIdsInList() {
-        return driver.findElements(By.cssSelector("#voice-list li")).stream().map(li -> li.getAttribute("data-id")).toList();
+        // read in one script: the list may be re-rendered between two WebDriver calls
+        @SuppressWarnings("unchecked")
+        List<String> ids = (List<String>) js("return [...document.querySelectorAll('#voice-list li')].map(li => li.dataset.id)");
+        return ids;
     }
 
     private static List<String> serverVoiceIds() {
@@ -293,6 +296,33 @@ class WebUiBrowserTest {
             assertEquals(file.length - 44, dataBytes, "the downloaded WAV has its real data size");
         }
         waitFor(d -> seconds("audio-played") >= received - 0.01);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"websocket", "sse"})
+    void stopCancelsTheSynthesisOnTheServer(String transport) {
+        open();
+        new Select(element("voice")).selectByValue(voice);
+        new Select(element("transport")).selectByValue(transport);
+        StringBuilder text = new StringBuilder();
+        for (int i = 1; i <= 80; i++) {
+            text.append("这是第").append(i).append("句话，我们一起慢慢地读下去。");
+        }
+        js("document.getElementById('text').value = arguments[0]", text.toString());
+        double cancelledBefore = cancelled(transport);
+        element("synthesize").click();
+        waitFor(d -> !text("chunks").equals("–") || element("speech-error").isDisplayed());
+        element("stop").click();
+        waitFor(d -> text("speech-status").equals("Stopped."));
+        assertFalse(element("speech-error").isDisplayed(), text("speech-error"));
+        assertTrue(element("synthesize").isEnabled() && !element("stop").isEnabled());
+        assertFalse(element("download").isDisplayed(), "no download of a stopped synthesis");
+        waitFor(d -> cancelled(transport) > cancelledBefore); // the server freed its backend
+    }
+
+    private static double cancelled(String transport) {
+        io.cosyvoice.support.PrometheusText metrics = io.cosyvoice.support.PrometheusText.parse(server.get("/metrics").bodyAsString());
+        return metrics.value("cosyvoice_synthesis_requests_total", "api", transport, "outcome", "cancelled");
     }
 
     @Test
