@@ -326,7 +326,7 @@ class WebUiBrowserTest {
     }
 
     @Test
-    void showsTheApiErrorsToTheUser() {
+    void showsTheApiErrorsToTheUser() throws Exception {
         String gone = server.uploadOk("gone.wav", io.cosyvoice.audio.TestAudio.wav16(1.5, 16000), "soon gone").getString("id");
         open();
         new Select(element("voice")).selectByValue(gone);
@@ -350,6 +350,21 @@ class WebUiBrowserTest {
         assertTrue(overSse.contains("InvalidParameter") && overSse.contains("speed") && overSse.contains("HTTP 400")
                 && overSse.contains("request id"), overSse);
         chromium.screenshot("21-error-sse-invalid-speed");
+
+        // an upload the server refuses: a text file named .wav
+        Path notAudio = Files.createTempFile("notes", ".wav");
+        Files.writeString(notAudio, "these are notes, not audio ".repeat(50));
+        element("voice-file").sendKeys(notAudio.toAbsolutePath().toString());
+        element("upload").click();
+        waitFor(d -> element("upload-error").isDisplayed());
+        assertTrue(text("upload-error").contains("transcript"), "the page asks for the transcript first: " + text("upload-error"));
+        type("voice-text", "notes");
+        element("upload").click();
+        waitFor(d -> element("upload-error").isDisplayed() && text("upload-error").contains("HTTP 4"));
+        String refused = text("upload-error");
+        assertTrue(refused.startsWith("Upload failed: file") && refused.contains("request id"), refused);
+        chromium.screenshot("23-error-upload-not-audio");
+        Files.delete(notAudio);
 
         // a wrong token: the list says so and points at the token field
         open("not-the-token");

@@ -27,6 +27,14 @@ import java.util.stream.Stream;
 public final class HeadlessChromium implements AutoCloseable {
 
     public static final Path SCREENSHOTS = Path.of("target", "webui-screenshots");
+    /**
+     * Selenium warns at every start that it has no DevTools bindings for this Chromium version; the
+     * tests use WebDriver only. Held here so the logging configuration is not garbage-collected.
+     */
+    private static final List<java.util.logging.Logger> QUIET = Stream.of("org.openqa.selenium.devtools", "org.openqa.selenium.chromium")
+            .map(java.util.logging.Logger::getLogger)
+            .peek(logger -> logger.setLevel(java.util.logging.Level.SEVERE))
+            .toList();
 
     private final ChromeDriver driver;
 
