@@ -302,7 +302,7 @@ class WebUiBrowserTest {
 
     @ParameterizedTest
     @CsvSource({"websocket", "sse"})
-    void stopCancelsTheSynthesisOnTheServer(String transport) {
+    void playsWhileStreamingAndStopCancelsTheSynthesisOnTheServer(String transport) {
         open();
         new Select(element("voice")).selectByValue(voice);
         new Select(element("transport")).selectByValue(transport);
@@ -313,7 +313,11 @@ class WebUiBrowserTest {
         js("document.getElementById('text').value = arguments[0]", text.toString());
         double cancelledBefore = cancelled(transport);
         element("synthesize").click();
-        waitFor(d -> !text("chunks").equals("–") || element("speech-error").isDisplayed());
+        // playback starts with the first chunks, long before the synthesis ends
+        waitFor(d -> element("speech-error").isDisplayed() || !text("audio-played").equals("–") && seconds("audio-played") > 0);
+        assertFalse(element("speech-error").isDisplayed(), text("speech-error"));
+        assertTrue(text("speech-status").startsWith("Synthesizing"), "still synthesising while it plays: " + text("speech-status"));
+        chromium.screenshot("15-playing-while-streaming-" + transport);
         element("stop").click();
         waitFor(d -> text("speech-status").equals("Stopped."));
         assertFalse(element("speech-error").isDisplayed(), text("speech-error"));
