@@ -105,6 +105,7 @@ public final class HttpApiVerticle extends VerticleBase {
                     .onFailure(err -> log.atDebug().addKeyValue("cause", err.toString()).log("websocket handshake failed"));
         });
         new OpenApiRoute().mount(router);
+        new WebUiRoutes().mount(router);
         router.route().failureHandler(ApiErrors::handle);
         router.errorHandler(404, ApiErrors::handle);
         router.errorHandler(405, ApiErrors::handle);

@@ -1,5 +1,6 @@
 package io.cosyvoice.api;
 
+import io.cosyvoice.audio.AudioFormat;
 import io.cosyvoice.error.ServiceException;
 import io.cosyvoice.voice.NewReferenceAudio;
 import io.cosyvoice.voice.ReferenceAudio;
@@ -20,9 +21,9 @@ import java.util.UUID;
 import java.util.regex.Pattern;
 
 /**
- * The four reference-audio calls of the PAI-EAS API, and ours to name a reference audio ({@code PATCH}).
- * The PAI-EAS responses keep exactly the documented fields; the name is shown by {@code PATCH} and
- * by the OpenAI-compatible {@code GET /v1/audio/voices}.
+ * The four reference-audio calls of the PAI-EAS API, and ours: naming a reference audio ({@code PATCH})
+ * and the stored audio itself, for playback. The PAI-EAS responses keep exactly the documented fields;
+ * the name is shown by {@code PATCH} and by the OpenAI-compatible {@code GET /v1/audio/voices}.
  */
 final class ReferenceAudioRoutes {
 
@@ -43,6 +44,7 @@ final class ReferenceAudioRoutes {
         router.post(PATH).handler(this::upload);
         router.get(PATH).handler(this::list);
         router.get(PATH + "/:id").handler(this::get);
+        router.get(PATH + "/:id/audio").handler(this::audio);
         router.delete(PATH + "/:id").handler(this::delete);
         router.patch(PATH + "/:id").handler(BodyHandler.create(false).setBodyLimit(64 * 1024)).handler(this::rename);
     }
@@ -91,6 +93,28 @@ final class ReferenceAudioRoutes {
     private void get(RoutingContext ctx) {
         library.get(id(ctx))
                 .onSuccess(audio -> json(ctx, toJson(audio)))
+                .onFailure(ctx::fail);
+    }
+
+    /**
+     * The uploaded bytes, unchanged. Raw PCM carries no header, so its type says how to play it:
+     * {@code audio/pcm;rate=16000;channels=1} (16-bit little-endian samples).
+     */
+    private void audio(RoutingContext ctx) {
+        library.get(id(ctx))
+                .compose(audio -> library.audio(audio).map(bytes -> {
+                    String type = audio.format().mimeType();
+                    if (audio.format() == AudioFormat.PCM) {
+                        type += ";rate=" + audio.sampleRate() + ";channels=" + audio.channels();
+                    }
+                    ctx.response()
+                            .putHeader(HttpHeaders.CONTENT_TYPE, type)
+                            .putHeader("X-Content-Type-Options", "nosniff")
+                            // a voice is personal data: no cache keeps a copy after it is deleted
+                            .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
+                            .end(bytes);
+                    return audio;
+                }))
                 .onFailure(ctx::fail);
     }
 
