@@ -4,6 +4,7 @@
 # The server runs in a child JVM with the test synthesis backend (no model); loopback only; it stops by itself.
 #   perf/overhead.sh                                   # everything, about 2 minutes
 #   perf/overhead.sh --seconds 5 --concurrency 1,16 --idle 1000   # a quicker look
+#   perf/overhead.sh --pace-ms 0   # N streams back to back: saturation (CPU-bound queueing), not overhead
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=target/perf

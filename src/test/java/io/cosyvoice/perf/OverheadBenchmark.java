@@ -20,8 +20,12 @@ import java.util.concurrent.TimeUnit;
  * streams; and the heap 10,000 idle WebSocket connections hold. The server runs in a child JVM
  * ({@link OverheadServer}) with the test synthesis backend, which makes its first chunk within
  * microseconds, so what the client waits for is the server's own work: HTTP parsing, auth, the
- * voice lookup in PostgreSQL, text preparation, the event-bus hop, encoding and writing. Not a
- * test: perf/overhead.sh runs it.
+ * voice lookup in PostgreSQL, text preparation, the event-bus hop, encoding and writing. Overhead
+ * is the client's percentile minus the backend's (its own time to first chunk, or to the end for
+ * the non-streaming answer); the two are not paired per request, and the backend's is a fraction
+ * of a millisecond. One stream sends requests back to back; with more, the backend paces its
+ * chunks at real time ({@code --pace-ms}, 0 for back to back), so N streams are in flight as with
+ * a real-time model. Not a test: perf/overhead.sh runs it.
  */
 public final class OverheadBenchmark {
 
@@ -30,6 +34,7 @@ public final class OverheadBenchmark {
         double warmUp = Double.parseDouble(option(args, "--warm-up", "3"));
         int[] levels = Arrays.stream(option(args, "--concurrency", "1,256").split(",")).mapToInt(Integer::parseInt).toArray();
         int idle = Integer.parseInt(option(args, "--idle", "10000"));
+        long paceMs = Long.parseLong(option(args, "--pace-ms", "200"));
         List<Transport> transports = Arrays.stream(option(args, "--transports", "http,sse,websocket").split(","))
                 .map(t -> Transport.valueOf(t.toUpperCase(Locale.ROOT))).toList();
 
@@ -46,24 +51,32 @@ public final class OverheadBenchmark {
             String[] ready = awaitLine(fromServer, "READY").split(" ");
             int port = Integer.parseInt(ready[1]);
             try (OverheadClient client = new OverheadClient(port, ready[2], ready[3])) {
-                System.out.printf("server overhead: test backend, server pid %d, %d cores, loadavg %s%n",
-                        child.pid(), Runtime.getRuntime().availableProcessors(), loadAverage());
+                System.out.printf(Locale.ROOT, "server overhead: test backend, server pid %d, %d cores, loadavg %s, pace %d ms for more than one stream%n",
+                        child.pid(), Runtime.getRuntime().availableProcessors(), loadAverage(), paceMs);
                 System.out.println("| transport | streams | requests | errors | client TTFC p50 / p99 ms | backend TTFC p50 / p99 ms | overhead p50 / p99 ms |");
                 System.out.println("|---|---|---|---|---|---|---|");
                 for (int level : levels) {
+                    // one stream: back to back, the least the server adds; more: real-time streams, so
+                    // N streams are in flight as with a model, rather than N clients queueing for the CPU
+                    long pace = level > 1 ? paceMs : 0;
+                    String text = pace > 0 ? OverheadClient.LONG_TEXT : OverheadClient.SHORT_TEXT;
+                    command(toServer, fromServer, "pace " + pace, "PACE");
                     for (Transport transport : transports) {
-                        client.run(transport, level, warmUp); // JIT and connection pools; not counted
+                        client.run(transport, level, warmUp, text); // JIT and connection pools; not counted
                         command(toServer, fromServer, "backend", "BACKEND");
-                        Result result = client.run(transport, level, seconds);
+                        Result result = client.run(transport, level, seconds, text);
                         String[] backend = command(toServer, fromServer, "backend", "BACKEND").split(" ");
-                        double backendP50 = Long.parseLong(backend[2]) / 1e6;
-                        double backendP99 = Long.parseLong(backend[3]) / 1e6;
+                        // the JSON answer is the whole audio: its backend reference is the job's end
+                        int at = transport == Transport.HTTP ? 4 : 1;
+                        double backendP50 = Long.parseLong(backend[at + 1]) / 1e6;
+                        double backendP99 = Long.parseLong(backend[at + 2]) / 1e6;
                         System.out.printf(Locale.ROOT, "| %s | %d | %d | %d | %.2f / %.2f | %.3f / %.3f | **%.2f / %.2f** |%n",
                                 transport.name().toLowerCase(Locale.ROOT), level, result.requests(), result.errors(),
                                 result.percentileMs(50), result.percentileMs(99), backendP50, backendP99,
                                 result.percentileMs(50) - backendP50, result.percentileMs(99) - backendP99);
                     }
                 }
+                command(toServer, fromServer, "pace 0", "PACE");
                 if (idle > 0) {
                     long before = Long.parseLong(command(toServer, fromServer, "heap", "HEAP").split(" ")[1]);
                     long started = System.nanoTime();

@@ -38,8 +38,10 @@ final class OverheadClient implements AutoCloseable {
         WEBSOCKET
     }
 
-    /** One sentence: the test backend makes 0.3 s of audio for it, two chunks. */
-    static final String TEXT = "你好，世界。";
+    /** One short sentence: the test backend makes 0.48 s of audio for it, three chunks. */
+    static final String SHORT_TEXT = "你好，世界。";
+    /** One longer sentence: 1.36 s of audio, seven chunks; at real-time pace a stream lasts about as long. */
+    static final String LONG_TEXT = "今天天气很好，我们一起去公园散步吧。";
     static final long REQUEST_TIMEOUT_MS = 30_000;
 
     /** What one run of a transport at one concurrency measured; latencies in nanoseconds, sorted. */
@@ -72,7 +74,7 @@ final class OverheadClient implements AutoCloseable {
     }
 
     /** {@code concurrency} streams, each sending requests back to back for {@code seconds}. */
-    Result run(Transport transport, int concurrency, double seconds) {
+    Result run(Transport transport, int concurrency, double seconds, String text) {
         ConcurrentLinkedQueue<Long> latencies = new ConcurrentLinkedQueue<>();
         AtomicLong errors = new AtomicLong();
         long deadline = System.nanoTime() + (long) (seconds * 1e9);
@@ -85,9 +87,9 @@ final class OverheadClient implements AutoCloseable {
                     connect().onFailure(err -> {
                         errors.incrementAndGet();
                         done.complete();
-                    }).onSuccess(socket -> new SocketStream(socket, latencies, errors, deadline, done).next());
+                    }).onSuccess(socket -> new SocketStream(socket, text, latencies, errors, deadline, done).next());
                 } else {
-                    loop(transport, latencies, errors, deadline, done);
+                    loop(transport, text, latencies, errors, deadline, done);
                 }
             });
         }
@@ -100,27 +102,27 @@ final class OverheadClient implements AutoCloseable {
         return new Result(transport, concurrency, seconds, sorted, errors.get());
     }
 
-    private void loop(Transport transport, ConcurrentLinkedQueue<Long> latencies, AtomicLong errors, long deadline,
+    private void loop(Transport transport, String text, ConcurrentLinkedQueue<Long> latencies, AtomicLong errors, long deadline,
                       Promise<Void> done) {
         if (System.nanoTime() >= deadline) {
             done.complete();
             return;
         }
-        httpRequest(transport == Transport.SSE).onComplete(result -> {
+        httpRequest(transport == Transport.SSE, text).onComplete(result -> {
             if (result.succeeded()) {
                 latencies.add(result.result());
             } else {
                 errors.incrementAndGet();
             }
-            loop(transport, latencies, errors, deadline, done);
+            loop(transport, text, latencies, errors, deadline, done);
         });
     }
 
     /** One speech request; succeeds with the nanoseconds to its first chunk once the whole answer arrived well. */
-    private Future<Long> httpRequest(boolean stream) {
+    private Future<Long> httpRequest(boolean stream, String text) {
         JsonObject body = new JsonObject().put("model", "CosyVoice2-0.5B").put("stream", stream)
                 .put("input", new JsonObject().put("mode", "fast_replication").put("reference_audio_id", voiceId)
-                        .put("text", TEXT));
+                        .put("text", text));
         RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST).setHost(host).setPort(port)
                 .setURI("/api/v1/audio/speech").setIdleTimeout(REQUEST_TIMEOUT_MS)
                 .putHeader("Authorization", "Bearer " + token).putHeader("Content-Type", "application/json");
@@ -141,10 +143,10 @@ final class OverheadClient implements AutoCloseable {
                     });
                     response.exceptionHandler(outcome::tryFail);
                     response.endHandler(v -> {
-                        String text = all.toString();
+                        String answer = all.toString();
                         if (response.statusCode() != 200) {
-                            outcome.tryFail(response.statusCode() + " " + text);
-                        } else if (stream && !text.contains("\"finish_reason\":\"stop\"")) {
+                            outcome.tryFail(response.statusCode() + " " + answer);
+                        } else if (stream && !answer.contains("\"finish_reason\":\"stop\"")) {
                             outcome.tryFail("stream did not end with finish_reason stop");
                         } else {
                             outcome.tryComplete(stream ? first[0] : System.nanoTime() - start);
@@ -163,6 +165,7 @@ final class OverheadClient implements AutoCloseable {
     /** One WebSocket connection running duplex tasks one after the other. */
     private final class SocketStream {
         private final WebSocket socket;
+        private final String text;
         private final ConcurrentLinkedQueue<Long> latencies;
         private final AtomicLong errors;
         private final long deadline;
@@ -173,8 +176,10 @@ final class OverheadClient implements AutoCloseable {
         private long firstNanos;
         private long timer = -1;
 
-        SocketStream(WebSocket socket, ConcurrentLinkedQueue<Long> latencies, AtomicLong errors, long deadline, Promise<Void> done) {
+        SocketStream(WebSocket socket, String text, ConcurrentLinkedQueue<Long> latencies, AtomicLong errors, long deadline,
+                     Promise<Void> done) {
             this.socket = socket;
+            this.text = text;
             this.latencies = latencies;
             this.errors = errors;
             this.deadline = deadline;
@@ -205,12 +210,12 @@ final class OverheadClient implements AutoCloseable {
                             .put("output_format", "wav").put("sample_rate", 24000))));
         }
 
-        private void receive(String text) {
-            JsonObject header = new JsonObject(text).getJsonObject("header");
+        private void receive(String message) {
+            JsonObject header = new JsonObject(message).getJsonObject("header");
             switch (header.getString("event")) {
                 case "task-started" -> {
                     sentNanos = System.nanoTime();
-                    socket.writeTextMessage(message("continue-task", new JsonObject().put("input", new JsonObject().put("text", TEXT))));
+                    socket.writeTextMessage(message("continue-task", new JsonObject().put("input", new JsonObject().put("text", text))));
                     socket.writeTextMessage(message("finish-task", new JsonObject().put("input", new JsonObject())));
                 }
                 case "result-generated" -> {

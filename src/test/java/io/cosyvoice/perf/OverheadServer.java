@@ -17,8 +17,10 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * <voice id>}, then obeys one command per line on stdin:
  * <ul>
  *   <li>{@code heap}: a full GC, then {@code HEAP <bytes of heap in use>};</li>
- *   <li>{@code backend}: {@code BACKEND <count> <p50 ns> <p99 ns>}, the backend's own time to first
- *       chunk over the jobs since the last such command;</li>
+ *   <li>{@code backend}: {@code BACKEND <count> <p50 ns> <p99 ns> <count> <p50 ns> <p99 ns>}, the
+ *       backend's own time to first chunk, then to the end, over the jobs since the last such command;</li>
+ *   <li>{@code pace <ms>}: the backend pauses that long between chunks (200 is real time: a chunk
+ *       holds 0.2 s), so streams last as long as with a real-time model;</li>
  *   <li>{@code quit} (or end of input): stops the server and exits.</li>
  * </ul>
  */
@@ -35,19 +37,21 @@ public final class OverheadServer {
         env.put("COSYVOICE_WEBSOCKET_IDLE_TIMEOUT", "30m"); // the idle crowd must stay while it is weighed
         env.put("COSYVOICE_LOG_LEVEL", "WARN");
         ConcurrentLinkedQueue<Long> backendFirstChunk = new ConcurrentLinkedQueue<>();
+        ConcurrentLinkedQueue<Long> backendEnd = new ConcurrentLinkedQueue<>();
         try (TestServer server = TestServer.start(env)) {
             server.backend().firstChunkNanos = backendFirstChunk::add;
+            server.backend().endNanos = backendEnd::add;
             String voice = server.uploadOk("voice.wav", TestAudio.wav16(2.0, 16000), "希望你以后能够做得比我还好哟").getString("id");
             protocol.println("READY " + server.port() + " " + TestServer.TOKEN + " " + voice);
             protocol.flush();
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
             for (String line = in.readLine(); line != null && !line.equals("quit"); line = in.readLine()) {
-                switch (line) {
+                switch (line.split(" ")[0]) {
                     case "heap" -> protocol.println("HEAP " + heapAfterGc());
-                    case "backend" -> {
-                        long[] sorted = drain(backendFirstChunk);
-                        protocol.println("BACKEND " + sorted.length + " " + OverheadClient.percentile(sorted, 50)
-                                + " " + OverheadClient.percentile(sorted, 99));
+                    case "backend" -> protocol.println("BACKEND " + summary(drain(backendFirstChunk)) + " " + summary(drain(backendEnd)));
+                    case "pace" -> {
+                        server.backend().chunkDelayMs = Long.parseLong(line.split(" ")[1]);
+                        protocol.println("PACE " + server.backend().chunkDelayMs);
                     }
                     default -> protocol.println("ERROR unknown command " + line);
                 }
@@ -55,6 +59,10 @@ public final class OverheadServer {
             }
         }
         System.exit(0);
+    }
+
+    private static String summary(long[] sorted) {
+        return sorted.length + " " + OverheadClient.percentile(sorted, 50) + " " + OverheadClient.percentile(sorted, 99);
     }
 
     static long[] drain(ConcurrentLinkedQueue<Long> queue) {

@@ -48,6 +48,8 @@ public final class FakeSynthesisBackend extends VerticleBase {
      * message for a WebSocket task) to its first chunk sent: this backend's own time to first chunk.
      */
     public volatile java.util.function.LongConsumer firstChunkNanos;
+    /** Told, per job that ended well, the nanoseconds from its first sentence's arrival to its end. */
+    public volatile java.util.function.LongConsumer endNanos;
 
     @Override
     public Future<?> start() {
@@ -171,6 +173,10 @@ public final class FakeSynthesisBackend extends VerticleBase {
                 return;
             }
             if (ready.isEmpty() && textComplete) {
+                java.util.function.LongConsumer timing = endNanos;
+                if (timing != null) {
+                    timing.accept(System.nanoTime() - firstTextNanos);
+                }
                 vertx.eventBus().send(job.outputAddress(), new End(sequence));
                 finished.incrementAndGet();
                 stop();

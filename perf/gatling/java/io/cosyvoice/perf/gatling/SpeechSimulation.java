@@ -1,0 +1,99 @@
+package io.cosyvoice.perf.gatling;
+
+import io.gatling.http.action.sse.SseInboundMessage;
+import io.gatling.javaapi.core.ScenarioBuilder;
+import io.gatling.javaapi.core.Session;
+import io.gatling.javaapi.core.Simulation;
+import io.vertx.core.json.JsonObject;
+
+import java.util.List;
+
+import static io.gatling.javaapi.core.CoreDsl.StringBody;
+import static io.gatling.javaapi.core.CoreDsl.global;
+import static io.gatling.javaapi.core.CoreDsl.jsonPath;
+import static io.gatling.javaapi.core.CoreDsl.regex;
+import static io.gatling.javaapi.core.CoreDsl.scenario;
+import static io.gatling.javaapi.http.HttpDsl.http;
+import static io.gatling.javaapi.http.HttpDsl.sse;
+import static io.gatling.javaapi.http.HttpDsl.status;
+
+/**
+ * {@code POST /api/v1/audio/speech}, non-streaming and SSE side by side, each ramping to
+ * {@code -Dusers} concurrent users. In the report: {@code speech json} is the whole answer (its
+ * time to first chunk); {@code SSE first chunk} is the time from sending the request to the first
+ * {@code data:} event; {@code SSE last chunk} the rest of the stream. The real-time factor of every
+ * successful request (generation time over the seconds of audio received) is printed at the end
+ * and appended to target/gatling/rtf.txt.
+ */
+public class SpeechSimulation extends Simulation {
+
+    private static final LoadSettings.RealTimeFactors JSON_RTF = new LoadSettings.RealTimeFactors("speech json");
+    private static final LoadSettings.RealTimeFactors SSE_RTF = new LoadSettings.RealTimeFactors("speech sse");
+    private static volatile String voice;
+
+    private static String body(boolean stream) {
+        return new JsonObject().put("model", "CosyVoice2-0.5B").put("stream", stream)
+                .put("input", new JsonObject().put("mode", "fast_replication").put("reference_audio_id", voice)
+                        .put("text", LoadSettings.TEXT).put("output_format", "pcm").put("sample_rate", LoadSettings.SAMPLE_RATE))
+                .encode();
+    }
+
+    /** The base64 audio in one SSE event as Gatling hands it over (a JSON object whose {@code data} is the event's). */
+    private static long sseAudioBytes(String message) {
+        if (message == null) {
+            return 0;
+        }
+        Object data = new JsonObject(message).getValue("data");
+        JsonObject event = data instanceof String text ? new JsonObject(text) : (JsonObject) data;
+        JsonObject audio = event.getJsonObject("output").getJsonObject("audio");
+        return audio == null ? 0 : LoadSettings.decodedLength(audio.getString("data"));
+    }
+
+    ScenarioBuilder json = scenario("speech json")
+            .exec(session -> session.set("t0", System.nanoTime()))
+            .exec(http("speech json").post("/api/v1/audio/speech").body(StringBody(session -> body(false))).asJson()
+                    .check(status().is(200), jsonPath("$.output.audio.data").saveAs("audio")))
+            .exec(session -> {
+                if (!session.isFailed()) {
+                    JSON_RTF.add((System.nanoTime() - session.getLong("t0")) / 1e9, LoadSettings.decodedLength(session.getString("audio")));
+                }
+                return session;
+            });
+
+    ScenarioBuilder stream = scenario("speech sse")
+            .exec(session -> session.set("t0", System.nanoTime()))
+            .exec(sse("SSE connect").post("/api/v1/audio/speech").body(StringBody(session -> body(true))).asJson()
+                    .await(60).on(sse.checkMessage("SSE first chunk").check(regex("(?s)(.*)").saveAs("first"))))
+            .exec(sse("SSE rest").setCheck()
+                    .await(120).on(sse.checkMessage("SSE last chunk")
+                            .matching(regex("finish_reason\\W+(stop|error)"))
+                            .check(regex("finish_reason\\W+(stop|error)").is("stop"), regex("(?s)(.*)").saveAs("last"))))
+            .exec(sse.processUnmatchedMessages((List<SseInboundMessage> messages, Session session) -> {
+                if (!session.isFailed()) {
+                    long bytes = sseAudioBytes(session.getString("first")) + sseAudioBytes(session.getString("last"));
+                    for (SseInboundMessage message : messages) {
+                        bytes += sseAudioBytes(message.message());
+                    }
+                    SSE_RTF.add((System.nanoTime() - session.getLong("t0")) / 1e9, bytes);
+                }
+                return session;
+            }))
+            .exec(sse("SSE close").close());
+
+    {
+        setUp(json.injectClosed(LoadSettings.ramp()), stream.injectClosed(LoadSettings.ramp()))
+                .protocols(LoadSettings.protocol())
+                .assertions(global().failedRequests().percent().lte(Double.parseDouble(System.getProperty("maxErrorPercent", "1"))));
+    }
+
+    @Override
+    public void before() {
+        voice = LoadSettings.uploadVoice();
+    }
+
+    @Override
+    public void after() {
+        JSON_RTF.report();
+        SSE_RTF.report();
+    }
+}

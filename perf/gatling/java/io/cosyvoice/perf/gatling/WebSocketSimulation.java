@@ -1,0 +1,98 @@
+package io.cosyvoice.perf.gatling;
+
+import io.gatling.http.action.ws.WsInboundMessage;
+import io.gatling.javaapi.core.ScenarioBuilder;
+import io.gatling.javaapi.core.Session;
+import io.gatling.javaapi.core.Simulation;
+import io.vertx.core.json.JsonObject;
+
+import java.util.List;
+import java.util.UUID;
+
+import static io.gatling.javaapi.core.CoreDsl.global;
+import static io.gatling.javaapi.core.CoreDsl.jsonPath;
+import static io.gatling.javaapi.core.CoreDsl.repeat;
+import static io.gatling.javaapi.core.CoreDsl.scenario;
+import static io.gatling.javaapi.http.HttpDsl.ws;
+
+/**
+ * PAI-EAS WebSocket duplex tasks, ramping to {@code -Dusers} concurrent connections; each
+ * connection runs {@code -Dtasks} (default 3) tasks one after the other: {@code run-task}, one
+ * {@code continue-task} with the text, {@code finish-task}. In the report, {@code WS first chunk}
+ * is the time from sending {@code continue-task} to the first {@code result-generated}; {@code WS
+ * task finished} from {@code finish-task} to {@code task-finished}. The real-time factor of each
+ * task is printed at the end and appended to target/gatling/rtf.txt.
+ */
+public class WebSocketSimulation extends Simulation {
+
+    private static final LoadSettings.RealTimeFactors RTF = new LoadSettings.RealTimeFactors("websocket");
+    private static volatile String voice;
+
+    private static String message(Session session, String action, JsonObject payload) {
+        return new JsonObject()
+                .put("header", new JsonObject().put("action", action).put("task_id", session.getString("task")).put("streaming", "duplex"))
+                .put("payload", payload).encode();
+    }
+
+    private static long audioBytes(String message) {
+        JsonObject event = new JsonObject(message);
+        if (!"result-generated".equals(event.getJsonObject("header").getString("event"))) {
+            return 0;
+        }
+        return LoadSettings.decodedLength(event.getJsonObject("payload").getJsonObject("output").getJsonObject("audio").getString("data"));
+    }
+
+    ScenarioBuilder duplex = scenario("websocket tasks")
+            .exec(ws("connect").connect("/api-ws/v1/audio/speech").header("Authorization", "Bearer " + LoadSettings.token()))
+            .exec(repeat(Integer.getInteger("tasks", 3)).on(
+                    exec(session -> session.set("task", UUID.randomUUID().toString()).set("t0", System.nanoTime()))
+                            .exec(ws("run-task").sendText(session -> message(session, "run-task", new JsonObject()
+                                            .put("task_group", "audio").put("task", "tts").put("function", "SpeechSynthesizer")
+                                            .put("model", "cosyvoice-v2").put("input", new JsonObject())
+                                            .put("parameters", new JsonObject().put("mode", "fast_replication").put("reference_audio_id", voice)
+                                                    .put("output_format", "pcm").put("sample_rate", LoadSettings.SAMPLE_RATE))))
+                                    .await(30).on(ws.checkTextMessage("task-started").check(jsonPath("$.header.event").is("task-started"))))
+                            .exec(ws("continue-task").sendText(session -> message(session, "continue-task",
+                                            new JsonObject().put("input", new JsonObject().put("text", LoadSettings.TEXT))))
+                                    .await(60).on(ws.checkTextMessage("WS first chunk")
+                                            .matching(jsonPath("$.header.event").in("result-generated", "task-failed"))
+                                            .check(jsonPath("$.header.event").is("result-generated"),
+                                                    jsonPath("$.payload.output.audio.data").saveAs("first"))))
+                            .exec(ws("finish-task").sendText(session -> message(session, "finish-task",
+                                            new JsonObject().put("input", new JsonObject())))
+                                    .await(120).on(ws.checkTextMessage("WS task finished")
+                                            .matching(jsonPath("$.header.event").in("task-finished", "task-failed"))
+                                            .check(jsonPath("$.header.event").is("task-finished"))))
+                            .exec(ws.processUnmatchedMessages((List<WsInboundMessage> messages, Session session) -> {
+                                if (!session.isFailed()) {
+                                    long bytes = LoadSettings.decodedLength(session.getString("first"));
+                                    for (WsInboundMessage message : messages) {
+                                        if (message instanceof WsInboundMessage.Text text) {
+                                            bytes += audioBytes(text.message());
+                                        }
+                                    }
+                                    RTF.add((System.nanoTime() - session.getLong("t0")) / 1e9, bytes);
+                                }
+                                return session;
+                            }))))
+            .exec(ws("close").close());
+
+    private static io.gatling.javaapi.core.ChainBuilder exec(java.util.function.Function<Session, Session> f) {
+        return io.gatling.javaapi.core.CoreDsl.exec(f);
+    }
+
+    {
+        setUp(duplex.injectClosed(LoadSettings.ramp())).protocols(LoadSettings.protocol())
+                .assertions(global().failedRequests().percent().lte(Double.parseDouble(System.getProperty("maxErrorPercent", "1"))));
+    }
+
+    @Override
+    public void before() {
+        voice = LoadSettings.uploadVoice();
+    }
+
+    @Override
+    public void after() {
+        RTF.report();
+    }
+}
