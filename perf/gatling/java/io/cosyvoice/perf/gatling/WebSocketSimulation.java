@@ -9,6 +9,7 @@ import io.vertx.core.json.JsonObject;
 import java.util.List;
 import java.util.UUID;
 
+import static io.gatling.javaapi.core.CoreDsl.exec;
 import static io.gatling.javaapi.core.CoreDsl.global;
 import static io.gatling.javaapi.core.CoreDsl.jsonPath;
 import static io.gatling.javaapi.core.CoreDsl.repeat;
@@ -19,7 +20,8 @@ import static io.gatling.javaapi.http.HttpDsl.ws;
  * PAI-EAS WebSocket duplex tasks, ramping to {@code -Dusers} concurrent connections; each
  * connection runs {@code -Dtasks} (default 3) tasks one after the other: {@code run-task}, one
  * {@code continue-task} with the text, {@code finish-task}. In the report, {@code WS first chunk}
- * is the time from sending {@code continue-task} to the first {@code result-generated}; {@code WS
+ * (and its group {@code WS time to first chunk}) is the time from sending {@code continue-task} to
+ * the first {@code result-generated}; {@code WS
  * task finished} from {@code finish-task} to {@code task-finished}. The real-time factor of each
  * task is printed at the end and appended to target/gatling/rtf.txt.
  */
@@ -52,12 +54,12 @@ public class WebSocketSimulation extends Simulation {
                                             .put("parameters", new JsonObject().put("mode", "fast_replication").put("reference_audio_id", voice)
                                                     .put("output_format", "pcm").put("sample_rate", LoadSettings.SAMPLE_RATE))))
                                     .await(30).on(ws.checkTextMessage("task-started").check(jsonPath("$.header.event").is("task-started"))))
-                            .exec(ws("continue-task").sendText(session -> message(session, "continue-task",
+                            .group("WS time to first chunk").on(exec(ws("continue-task").sendText(session -> message(session, "continue-task",
                                             new JsonObject().put("input", new JsonObject().put("text", LoadSettings.TEXT))))
                                     .await(60).on(ws.checkTextMessage("WS first chunk")
                                             .matching(jsonPath("$.header.event").in("result-generated", "task-failed"))
                                             .check(jsonPath("$.header.event").is("result-generated"),
-                                                    jsonPath("$.payload.output.audio.data").saveAs("first"))))
+                                                    jsonPath("$.payload.output.audio.data").saveAs("first")))))
                             .exec(ws("finish-task").sendText(session -> message(session, "finish-task",
                                             new JsonObject().put("input", new JsonObject())))
                                     .await(120).on(ws.checkTextMessage("WS task finished")
@@ -76,10 +78,6 @@ public class WebSocketSimulation extends Simulation {
                                 return session;
                             }))))
             .exec(ws("close").close());
-
-    private static io.gatling.javaapi.core.ChainBuilder exec(java.util.function.Function<Session, Session> f) {
-        return io.gatling.javaapi.core.CoreDsl.exec(f);
-    }
 
     {
         setUp(duplex.injectClosed(LoadSettings.ramp())).protocols(LoadSettings.protocol())
