@@ -153,6 +153,25 @@ final class LoadSettings {
         }
     }
 
+    /**
+     * Audio bytes per request (or task) seen by a check's matching condition. Gatling drops the
+     * messages a pending check does not match (only those arriving while no check waits go to the
+     * unmatched buffer), so the final check's condition tallies every message it looks at.
+     */
+    static final class AudioTally {
+        private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.LongAdder> bytes =
+                new java.util.concurrent.ConcurrentHashMap<>();
+
+        void add(String key, long audioBytes) {
+            bytes.computeIfAbsent(key, k -> new java.util.concurrent.atomic.LongAdder()).add(audioBytes);
+        }
+
+        long take(String key) {
+            java.util.concurrent.atomic.LongAdder total = bytes.remove(key);
+            return total == null ? 0 : total.sum();
+        }
+    }
+
     /** Bytes of audio in a base64 string. */
     static long decodedLength(String base64) {
         return base64 == null ? 0 : java.util.Base64.getDecoder().decode(base64).length;

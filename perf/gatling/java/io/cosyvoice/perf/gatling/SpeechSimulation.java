@@ -41,14 +41,26 @@ public class SpeechSimulation extends Simulation {
     }
 
     /** The base64 audio in one SSE event as Gatling hands it over (a JSON object whose {@code data} is the event's). */
+    private static JsonObject sseEvent(String message) {
+        Object data = new JsonObject(message).getValue("data");
+        return data instanceof String text ? new JsonObject(text) : (JsonObject) data;
+    }
+
     private static long sseAudioBytes(String message) {
         if (message == null) {
             return 0;
         }
-        Object data = new JsonObject(message).getValue("data");
-        JsonObject event = data instanceof String text ? new JsonObject(text) : (JsonObject) data;
-        JsonObject audio = event.getJsonObject("output").getJsonObject("audio");
+        JsonObject audio = sseEvent(message).getJsonObject("output").getJsonObject("audio");
         return audio == null ? 0 : LoadSettings.decodedLength(audio.getString("data"));
+    }
+
+    private static final LoadSettings.AudioTally TALLY = new LoadSettings.AudioTally();
+
+    /** Tallies an event's audio under its request id and returns its finish_reason ("null" while streaming). */
+    private static String tallyAndFinishReason(String message) {
+        JsonObject event = sseEvent(message);
+        TALLY.add(event.getString("request_id"), sseAudioBytes(message));
+        return String.valueOf(event.getJsonObject("output").getValue("finish_reason"));
     }
 
     ScenarioBuilder json = scenario("speech json")
@@ -71,11 +83,12 @@ public class SpeechSimulation extends Simulation {
                             .await(60).on(sse.checkMessage("SSE first event").check(regex("(?s)(.*)").saveAs("first")))))
             .exec(sse("SSE rest").setCheck()
                     .await(120).on(sse.checkMessage("SSE last chunk")
-                            .matching(regex("finish_reason\\W+(stop|error)"))
-                            .check(regex("finish_reason\\W+(stop|error)").is("stop"), regex("(?s)(.*)").saveAs("last"))))
+                            .matching(regex("(?s)(.*)").transform(SpeechSimulation::tallyAndFinishReason).in("stop", "error"))
+                            .check(regex("finish_reason\\W+(stop|error)").is("stop"))))
             .exec(sse.processUnmatchedMessages((List<SseInboundMessage> messages, Session session) -> {
                 if (!session.isFailed()) {
-                    long bytes = sseAudioBytes(session.getString("first")) + sseAudioBytes(session.getString("last"));
+                    String first = session.getString("first");
+                    long bytes = sseAudioBytes(first) + TALLY.take(sseEvent(first).getString("request_id"));
                     for (SseInboundMessage message : messages) {
                         bytes += sseAudioBytes(message.message());
                     }

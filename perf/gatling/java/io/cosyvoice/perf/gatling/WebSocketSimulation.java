@@ -12,6 +12,7 @@ import java.util.UUID;
 import static io.gatling.javaapi.core.CoreDsl.exec;
 import static io.gatling.javaapi.core.CoreDsl.global;
 import static io.gatling.javaapi.core.CoreDsl.jsonPath;
+import static io.gatling.javaapi.core.CoreDsl.regex;
 import static io.gatling.javaapi.core.CoreDsl.repeat;
 import static io.gatling.javaapi.core.CoreDsl.scenario;
 import static io.gatling.javaapi.http.HttpDsl.ws;
@@ -34,6 +35,15 @@ public class WebSocketSimulation extends Simulation {
         return new JsonObject()
                 .put("header", new JsonObject().put("action", action).put("task_id", session.getString("task")).put("streaming", "duplex"))
                 .put("payload", payload).encode();
+    }
+
+    private static final LoadSettings.AudioTally TALLY = new LoadSettings.AudioTally();
+
+    /** Tallies a message's audio under its task id and returns its event name. */
+    private static String tallyAndEvent(String message) {
+        JsonObject header = new JsonObject(message).getJsonObject("header");
+        TALLY.add(header.getString("task_id"), audioBytes(message));
+        return header.getString("event");
     }
 
     private static long audioBytes(String message) {
@@ -63,11 +73,11 @@ public class WebSocketSimulation extends Simulation {
                             .exec(ws("finish-task").sendText(session -> message(session, "finish-task",
                                             new JsonObject().put("input", new JsonObject())))
                                     .await(120).on(ws.checkTextMessage("WS task finished")
-                                            .matching(jsonPath("$.header.event").in("task-finished", "task-failed"))
+                                            .matching(regex("(?s)(.*)").transform(WebSocketSimulation::tallyAndEvent).in("task-finished", "task-failed"))
                                             .check(jsonPath("$.header.event").is("task-finished"))))
                             .exec(ws.processUnmatchedMessages((List<WsInboundMessage> messages, Session session) -> {
                                 if (!session.isFailed()) {
-                                    long bytes = LoadSettings.decodedLength(session.getString("first"));
+                                    long bytes = LoadSettings.decodedLength(session.getString("first")) + TALLY.take(session.getString("task"));
                                     for (WsInboundMessage message : messages) {
                                         if (message instanceof WsInboundMessage.Text text) {
                                             bytes += audioBytes(text.message());
