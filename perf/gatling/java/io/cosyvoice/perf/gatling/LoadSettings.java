@@ -118,6 +118,7 @@ final class LoadSettings {
     static final class RealTimeFactors {
         private final String name;
         private final ConcurrentLinkedQueue<Double> values = new ConcurrentLinkedQueue<>();
+        private final java.util.concurrent.atomic.DoubleAdder audioSeconds = new java.util.concurrent.atomic.DoubleAdder();
 
         RealTimeFactors(String name) {
             this.name = name;
@@ -125,6 +126,7 @@ final class LoadSettings {
 
         void add(double generationSeconds, long audioBytes) {
             if (audioBytes > 0) {
+                audioSeconds.add(audioBytes / BYTES_PER_SECOND);
                 values.add(generationSeconds / (audioBytes / BYTES_PER_SECOND));
             }
         }
@@ -134,8 +136,9 @@ final class LoadSettings {
             List<Double> sorted = new ArrayList<>(values);
             sorted.sort(Double::compare);
             String line = sorted.isEmpty() ? "RTF " + name + ": no successful request"
-                    : String.format(Locale.ROOT, "RTF %s: %d requests, p50 %.3f, p90 %.3f, p99 %.3f, max %.3f", name,
-                    sorted.size(), at(sorted, 50), at(sorted, 90), at(sorted, 99), sorted.getLast());
+                    : String.format(Locale.ROOT, "RTF %s: %d requests, p50 %.3f, p90 %.3f, p99 %.3f, max %.3f; mean audio %.2f s",
+                    name, sorted.size(), at(sorted, 50), at(sorted, 90), at(sorted, 99), sorted.getLast(),
+                    audioSeconds.sum() / sorted.size());
             System.out.println(line);
             try {
                 Path file = Path.of("target/gatling/rtf.txt");
@@ -154,21 +157,22 @@ final class LoadSettings {
     }
 
     /**
-     * Audio bytes per request (or task) seen by a check's matching condition. Gatling drops the
-     * messages a pending check does not match (only those arriving while no check waits go to the
-     * unmatched buffer), so the final check's condition tallies every message it looks at.
+     * Audio bytes per request (or task), from every message a simulation saw: the first check's,
+     * those the final check's matching condition looked at (Gatling drops the messages a pending
+     * check does not match, so the condition tallies them), and the unmatched buffer's. A message
+     * seen twice on two of these ways counts once.
      */
     static final class AudioTally {
-        private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.LongAdder> bytes =
+        private final java.util.concurrent.ConcurrentHashMap<String, java.util.Map<String, Long>> messages =
                 new java.util.concurrent.ConcurrentHashMap<>();
 
-        void add(String key, long audioBytes) {
-            bytes.computeIfAbsent(key, k -> new java.util.concurrent.atomic.LongAdder()).add(audioBytes);
+        void add(String key, String message, long audioBytes) {
+            messages.computeIfAbsent(key, k -> new java.util.concurrent.ConcurrentHashMap<>()).put(message, audioBytes);
         }
 
         long take(String key) {
-            java.util.concurrent.atomic.LongAdder total = bytes.remove(key);
-            return total == null ? 0 : total.sum();
+            java.util.Map<String, Long> seen = messages.remove(key);
+            return seen == null ? 0 : seen.values().stream().mapToLong(Long::longValue).sum();
         }
     }
 

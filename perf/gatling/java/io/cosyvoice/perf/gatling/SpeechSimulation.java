@@ -59,7 +59,7 @@ public class SpeechSimulation extends Simulation {
     /** Tallies an event's audio under its request id and returns its finish_reason ("null" while streaming). */
     private static String tallyAndFinishReason(String message) {
         JsonObject event = sseEvent(message);
-        TALLY.add(event.getString("request_id"), sseAudioBytes(message));
+        TALLY.add(event.getString("request_id"), message, sseAudioBytes(message));
         return String.valueOf(event.getJsonObject("output").getValue("finish_reason"));
     }
 
@@ -88,10 +88,12 @@ public class SpeechSimulation extends Simulation {
             .exec(sse.processUnmatchedMessages((List<SseInboundMessage> messages, Session session) -> {
                 if (!session.isFailed()) {
                     String first = session.getString("first");
-                    long bytes = sseAudioBytes(first) + TALLY.take(sseEvent(first).getString("request_id"));
+                    String requestId = sseEvent(first).getString("request_id");
+                    TALLY.add(requestId, first, sseAudioBytes(first));
                     for (SseInboundMessage message : messages) {
-                        bytes += sseAudioBytes(message.message());
+                        TALLY.add(requestId, message.message(), sseAudioBytes(message.message()));
                     }
+                    long bytes = TALLY.take(requestId);
                     SSE_RTF.add((System.nanoTime() - session.getLong("t0")) / 1e9, bytes);
                 }
                 return session;

@@ -42,7 +42,7 @@ public class WebSocketSimulation extends Simulation {
     /** Tallies a message's audio under its task id and returns its event name. */
     private static String tallyAndEvent(String message) {
         JsonObject header = new JsonObject(message).getJsonObject("header");
-        TALLY.add(header.getString("task_id"), audioBytes(message));
+        TALLY.add(header.getString("task_id"), message, audioBytes(message));
         return header.getString("event");
     }
 
@@ -77,12 +77,13 @@ public class WebSocketSimulation extends Simulation {
                                             .check(jsonPath("$.header.event").is("task-finished"))))
                             .exec(ws.processUnmatchedMessages((List<WsInboundMessage> messages, Session session) -> {
                                 if (!session.isFailed()) {
-                                    long bytes = LoadSettings.decodedLength(session.getString("first")) + TALLY.take(session.getString("task"));
+                                    String task = session.getString("task");
                                     for (WsInboundMessage message : messages) {
                                         if (message instanceof WsInboundMessage.Text text) {
-                                            bytes += audioBytes(text.message());
+                                            TALLY.add(task, text.message(), audioBytes(text.message()));
                                         }
                                     }
+                                    long bytes = LoadSettings.decodedLength(session.getString("first")) + TALLY.take(task);
                                     RTF.add((System.nanoTime() - session.getLong("t0")) / 1e9, bytes);
                                 }
                                 return session;
