@@ -22,12 +22,12 @@ JAVA="$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)"
 JAVA="${JAVA:-java}"
 COSYVOICE_HTTP_HOST=127.0.0.1 COSYVOICE_HTTP_PORT="$PORT" COSYVOICE_API_TOKENS="$TOKEN" \
   COSYVOICE_DATA_DIR="$OUT/data" COSYVOICE_LOG_LEVEL="${LOG_LEVEL:-WARN}" \
-  "$JAVA" -jar target/cosyvoice-server.jar >"$OUT/server.log" 2>&1 &
+  "$JAVA" -jar target/cosyvoice-server.jar >"$OUT/server-$(date -u +%Y%m%dT%H%M%S).log" 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null || true' EXIT
 for _ in $(seq 1 180); do
   if curl -fsS "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1; then break; fi
-  if ! kill -0 "$SERVER" 2>/dev/null; then echo "load: the server did not start; see $OUT/server.log" >&2; exit 1; fi
+  if ! kill -0 "$SERVER" 2>/dev/null; then echo "load: the server did not start; see the newest $OUT/server-*.log" >&2; exit 1; fi
   sleep 1
 done
 curl -fsS "http://127.0.0.1:$PORT/health/ready" >/dev/null || { echo "load: the server is not ready after 180 s" >&2; exit 1; }

@@ -26,6 +26,7 @@ public class ReferenceAudioSimulation extends Simulation {
                     .bodyPart(ByteArrayBodyPart("file", WAV).fileName("voice.wav").contentType("audio/wav"))
                     .asMultipartForm()
                     .check(status().is(200), jsonPath("$.id").saveAs("id")))
+            .exitHereIfFailed() // no id to read or delete
             .exec(http("list").get("/api/v1/audio/reference_audio?limit=10&order=desc")
                     .check(status().is(200)))
             .exec(http("get").get("/api/v1/audio/reference_audio/#{id}")
