@@ -43,6 +43,13 @@ public final class FakeSynthesisBackend extends VerticleBase {
     public volatile long chunkDelayMs;
     /** Accept jobs but never send anything: a backend that hangs. */
     public volatile boolean stall;
+    /**
+     * Told, per job, the nanoseconds from its first sentence's arrival (with the job, or in a later
+     * message for a WebSocket task) to its first chunk sent: this backend's own time to first chunk.
+     */
+    public volatile java.util.function.LongConsumer firstChunkNanos;
+    /** Told, per job that ended well, the nanoseconds from its first sentence's arrival to its end. */
+    public volatile java.util.function.LongConsumer endNanos;
 
     @Override
     public Future<?> start() {
@@ -90,6 +97,7 @@ public final class FakeSynthesisBackend extends VerticleBase {
         private long sequence;
         private int sentenceIndex;
         private boolean failAfterNext;
+        private long firstTextNanos = -1;
 
         FakeJob(Job job) {
             this.job = job;
@@ -112,6 +120,9 @@ public final class FakeSynthesisBackend extends VerticleBase {
         }
 
         void addText(List<String> sentences, boolean last) {
+            if (firstTextNanos < 0 && !sentences.isEmpty()) {
+                firstTextNanos = System.nanoTime();
+            }
             for (String sentence : sentences) {
                 received.add(sentence);
                 int index = sentenceIndex++;
@@ -139,6 +150,10 @@ public final class FakeSynthesisBackend extends VerticleBase {
             if (credits > 0 && !ready.isEmpty()) {
                 Chunk next = ready.poll();
                 credits--;
+                java.util.function.LongConsumer timing = firstChunkNanos;
+                if (sequence == 0 && timing != null) {
+                    timing.accept(System.nanoTime() - firstTextNanos);
+                }
                 vertx.eventBus().send(job.outputAddress(), new Chunk(sequence++, next.sentenceIndex(), next.samples(), next.generateSeconds()));
                 chunksSent.incrementAndGet();
                 if (failAfterNext) {
@@ -158,6 +173,10 @@ public final class FakeSynthesisBackend extends VerticleBase {
                 return;
             }
             if (ready.isEmpty() && textComplete) {
+                java.util.function.LongConsumer timing = endNanos;
+                if (timing != null) {
+                    timing.accept(System.nanoTime() - firstTextNanos);
+                }
                 vertx.eventBus().send(job.outputAddress(), new End(sequence));
                 finished.incrementAndGet();
                 stop();
