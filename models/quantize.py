@@ -29,8 +29,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="input rows sharing one scale (and zero point); smaller is closer and larger")
     p.add_argument("--symmetric", action="store_true", help="no zero points (default: asymmetric)")
     p.add_argument("--accuracy-level", type=int, choices=range(5), default=DEFAULT_ACCURACY_LEVEL,
-                   help="MatMulNBits compute type: 4 = int8 activations (fastest on x86 with VNNI, default), "
-                        "0/1 = float32 activations")
+                   help="MatMulNBits compute type: 4 = int8 activations (default; the only one for --bits 8), "
+                        "0 = float32 activations (4 bits only)")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     started = time.monotonic()

@@ -13,9 +13,10 @@ it. Three parts, one JSON line each on stdout (progress on stderr):
 * ``logits`` (per quantised directory): teacher forcing. The float32 model generates
   ``--steps`` tokens for ``--sequences`` sequences (contract RAS sampling, stop tokens masked); each
   quantised model is fed the same inputs, and at every step its logits are compared with float32's:
-  max and mean absolute error, the float32 logits' standard deviation for scale, KL(p_fp32 || p_q)
-  of the softmax (float64), how often the argmax agrees, and the overlap (Jaccard) of the two
-  models' sampling nuclei (the top-k / top-p sets RAS draws from).
+  max and mean absolute error (all logits), the float32 logits' standard deviation for scale, and
+  over the distribution sampled here (softmax of the speech tokens, float64, stop tokens masked):
+  KL(p_fp32 || p_q), how often the argmax agrees, and the overlap (Jaccard) of the two models'
+  sampling nuclei (the top-k / top-p sets RAS draws from).
 * ``tokens`` (per quantised directory): free running with the same seeds: each model samples its
   own tokens (contract RAS, SplitMix64 per sequence, stop tokens masked); the fraction of positions
   with the same token as float32 and the position of the first difference per sequence.
@@ -172,15 +173,16 @@ def logits_closeness(ref: Model, quantized: list, inputs: Inputs, sequences: int
         ref_logits = logits[0]
         ref_std.append(float(ref_logits.std(-1).mean()))
         picks = [inputs.sample(ref_logits[i], outs[i], rngs[i]) for i in range(sequences)]
-        p_ref = _softmax(ref_logits)
+        speech = slice(0, inputs.shape["speech_token_size"])   # the distribution sampled: stop tokens masked
+        p_ref = _softmax(ref_logits[:, speech])
         for q, ql in zip(quantized, logits[1:]):
             st = stats[q.label]
             diff = np.abs(ql.astype(np.float64) - ref_logits)
             st["max_abs"].append(float(diff.max()))
             st["mean_abs"].append(float(diff.mean()))
-            p_q = _softmax(ql)
+            p_q = _softmax(ql[:, speech])
             st["kl"] += list((p_ref * (np.log(p_ref + 1e-300) - np.log(p_q + 1e-300))).sum(-1))
-            st["argmax_same"] += list(ql.argmax(-1) == ref_logits.argmax(-1))
+            st["argmax_same"] += list(p_q.argmax(-1) == p_ref.argmax(-1))
             # the sampling nucleus (top-k / top-p set) of both models: how much it overlaps
             for i in range(sequences):
                 a, b = _nucleus(p_ref[i], inputs.params), _nucleus(p_q[i], inputs.params)

@@ -35,8 +35,8 @@ log = logging.getLogger("cosyvoice_onnx")
 BITS = (4, 8)
 BLOCK_SIZES = (16, 32, 64, 128, 256)
 # accuracy_level 4: activations quantised to int8 per block, int32 accumulation (MLAS's fastest
-# CPU path where AVX2/AVX-512 VNNI or ARM dot products exist; ONNX Runtime falls back to the
-# float32 path where the CPU lacks it). 0 or 1: float32 activations, weights dequantised.
+# CPU path where AVX2/AVX-512 VNNI or ARM dot products exist). 0 or 1: float32 activations; MLAS
+# has that kernel for 4 bits only (8 bits would dequantise every weight on every call).
 DEFAULT_ACCURACY_LEVEL = 4
 LLM_FILES = ("llm.onnx", "llm.onnx.data")
 # the weight initializers of one layer's four MatMuls, as llm.py names them
@@ -123,6 +123,10 @@ def quantize_model_dir(in_dir: Path, out_dir: Path, *, bits: int = 4, block_size
         raise ValueError(f"block_size must be one of {BLOCK_SIZES}, got {block_size}")
     if not 0 <= accuracy_level <= 4:
         raise ValueError(f"accuracy_level must be 0..4, got {accuracy_level}")
+    if bits == 8 and accuracy_level != 4:
+        # measured on ORT 1.30 x86: about 20 s per full-size decode step instead of 60 ms
+        raise ValueError("8-bit weights need accuracy level 4: ONNX Runtime's CPU MatMulNBits has no float32 "
+                         "kernel for them and dequantises every weight on every call")
     in_dir, out_dir = Path(in_dir), Path(out_dir)
     source = check_model_dir(in_dir, verify_hashes=False)
     if "quantization" in source["llm"]:
