@@ -5,10 +5,10 @@
 The first directory is the float32 reference; the others are ``models/quantize.py`` outputs of
 it. Three parts, one JSON line each on stdout (progress on stderr):
 
-* ``speed`` (per batch size and directory): a fresh batched prefill of ``--prefix`` positions, then
-  ``--tokens`` decode steps with the KV cache bound as past and present (IOBinding, as the server
-  does), the directories taking turns round by round (``--rounds``) so background load hits them
-  alike. ``decode_step_ms_p50`` is the median model call; ``decode_tokens_per_second`` = batch /
+* ``speed`` (per batch size and directory): one batched prefill of ``--prefix`` positions, then
+  rounds of ``--tokens`` decode steps with the KV cache bound as past and present (IOBinding, as
+  the server does), the directories taking turns round by round (``--rounds``, after a warm-up
+  round) so background load hits them alike. ``decode_step_ms_p50`` is the median model call; ``decode_tokens_per_second`` = batch /
   that median. ``others_cpu_per_wall``: cores other processes used meanwhile (``/proc/stat``).
 * ``logits`` (per quantised directory): teacher forcing. The float32 model generates
   ``--steps`` tokens for ``--sequences`` sequences (contract RAS sampling, stop tokens masked); each
@@ -109,18 +109,23 @@ class Run:
 
 
 def speed(models, inputs, batch: int, tokens: int, rounds: int) -> list[dict]:
+    """Each model prefills its batch once; then rounds of ``tokens`` decode steps, the models
+    taking turns, so that background load hits them alike. The first round warms up."""
+    runs = {}
+    for m in models:
+        runs[m.label] = Run(m, inputs, batch, inputs.prefix_len + (rounds + 1) * tokens)
+        runs[m.label].prefill()
+    common.log(f"quantized: speed batch {batch}: prefills done")
     steps = {m.label: [] for m in models}
     busy = {m.label: [0.0, 0.0, 0.0] for m in models}   # wall, own cpu, machine cpu
     rng = np.random.default_rng(1)
-    for r in range(rounds + 1):                            # round 0 warms up and is not counted
+    for r in range(rounds + 1):
         for m in models:
-            run = Run(m, inputs, batch, inputs.prefix_len + tokens)
-            run.prefill()
             w0, c0, b0 = time.perf_counter(), time.process_time(), common.machine_busy_s()
             for _ in range(tokens):
                 picks = rng.integers(0, inputs.shape["speech_token_size"], batch)
                 t0 = time.perf_counter()
-                run.decode(picks)
+                runs[m.label].decode(picks)
                 if r:
                     steps[m.label].append(time.perf_counter() - t0)
             if r:
@@ -129,14 +134,17 @@ def speed(models, inputs, batch: int, tokens: int, rounds: int) -> list[dict]:
                 acc[1] += time.process_time() - c0
                 acc[2] += common.machine_busy_s() - b0
         common.log(f"quantized: speed batch {batch} round {r} done")
+    del runs
     lines = []
     for m in models:
         s = np.array(steps[m.label])
         wall, own, machine = busy[m.label]
         lines.append({"part": "speed", "weights": m.label, "batch": batch, "decode_steps": len(s),
+                      "kv_positions": f"{inputs.prefix_len + tokens}..{inputs.prefix_len + (rounds + 1) * tokens}",
                       "decode_step_ms_p50": round(1e3 * float(np.median(s)), 2),
                       "decode_step_ms_mean": round(1e3 * float(s.mean()), 2),
                       "decode_step_ms_p90": round(1e3 * float(np.percentile(s, 90)), 2),
+                      "decode_step_ms_min": round(1e3 * float(s.min()), 2),
                       "decode_tokens_per_second": round(batch / float(np.median(s)), 1),
                       "cpu_per_wall": round(own / wall, 2),
                       "others_cpu_per_wall": round(max(0.0, machine - own) / wall, 2)})
