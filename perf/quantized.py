@@ -254,6 +254,8 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=300, help="decode steps of the closeness parts")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
+                   help="before each speed batch size wait up to SECONDS until other processes use < 0.15 cores")
     p.add_argument("--skip", default="", help="comma-separated parts to skip: speed, logits, tokens")
     a = p.parse_args(argv)
     skip = set(filter(None, a.skip.split(",")))
@@ -273,6 +275,8 @@ def main(argv=None) -> int:
 
     if "speed" not in skip:
         for b in [int(x) for x in a.batches.split(",") if x.strip()]:
+            if a.wait_quiet > 0:
+                common.log(f"quantized: other processes use {common.wait_quiet(a.wait_quiet):.2f} cores")
             for line in speed(models, inputs, b, a.tokens, a.rounds):
                 emit(line)
     if quantized and "logits" not in skip:
