@@ -72,6 +72,11 @@ STREAMING = {"token_hop_len": 25, "token_max_hop_len": 100, "stream_scale_factor
              "mel_cache_len": 8, "source_cache_len": 3840}
 
 
+# Optional `llm.quantization` (see models/README.md): weight-only MatMulNBits in llm.onnx.
+QUANT_BITS = (4, 8)
+QUANT_BLOCK_SIZES = (16, 32, 64, 128, 256)
+
+
 class ContractError(Exception):
     """A model directory does not satisfy the contract; the message names the file and the field."""
 
@@ -165,6 +170,8 @@ def check_model_dir(model_dir: Path, *, verify_hashes: bool = True) -> dict:
         _check_ports(name, "input", [i for i in graph.input if i.name not in initializers], inputs)
         _check_ports(name, "output", graph.output, outputs)
 
+    _check_quantization(model_dir, llm)
+
     hidden, speech_vocab = llm["hidden_size"], llm["speech_token_size"] + 3
     shapes = {"llm_text_embedding.npy": (llm["text_vocab"], hidden),
               "llm_speech_embedding.npy": (speech_vocab, hidden),
@@ -177,3 +184,28 @@ def check_model_dir(model_dir: Path, *, verify_hashes: bool = True) -> dict:
     if llm["stop_tokens"] != [llm["speech_token_size"] + i for i in range(3)] or llm["eos"] != llm["speech_token_size"]:
         raise ContractError(f"{MODEL_JSON}: llm.eos/stop_tokens must be speech_token_size + 0..2")
     return config
+
+
+def _check_quantization(model_dir: Path, llm: dict) -> None:
+    """`llm.quantization` absent: llm.onnx has no MatMulNBits. Present: bits and block size are
+    supported ones and every MatMulNBits node of llm.onnx has exactly them."""
+    import onnx
+
+    graph = onnx.load(str(model_dir / "llm.onnx"), load_external_data=False).graph
+    nbits = [n for n in graph.node if n.op_type == "MatMulNBits"]
+    q = llm.get("quantization")
+    if q is None:
+        if nbits:
+            raise ContractError(f"llm.onnx: {len(nbits)} MatMulNBits nodes, but {MODEL_JSON} has no llm.quantization")
+        return
+    if not isinstance(q, dict) or q.get("bits") not in QUANT_BITS or q.get("block_size") not in QUANT_BLOCK_SIZES:
+        raise ContractError(f"{MODEL_JSON}: llm.quantization needs bits in {list(QUANT_BITS)} and block_size in "
+                            f"{list(QUANT_BLOCK_SIZES)}, got {q!r}")
+    if len(nbits) != 4 * llm["num_layers"]:
+        raise ContractError(f"llm.onnx: {len(nbits)} MatMulNBits nodes, llm.quantization implies "
+                            f"4 per layer ({4 * llm['num_layers']})")
+    for node in nbits:
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        if attrs.get("bits") != q["bits"] or attrs.get("block_size") != q["block_size"]:
+            raise ContractError(f"llm.onnx: {node.name} has bits {attrs.get('bits')} block_size "
+                                f"{attrs.get('block_size')}, llm.quantization says {q['bits']} / {q['block_size']}")

@@ -41,13 +41,28 @@ public record ModelConfig(
             @JsonProperty("head_dim") int headDim, @JsonProperty("max_position") int maxPosition,
             @JsonProperty("text_vocab") int textVocab, @JsonProperty("speech_token_size") int speechTokenSize,
             int sos, @JsonProperty("task_id") int taskId, int eos, int fill,
-            @JsonProperty("stop_tokens") List<Integer> stopTokens) {
+            @JsonProperty("stop_tokens") List<Integer> stopTokens,
+            Quantization quantization) {
 
         /** Rows of the speech embedding table and width of the logits: tokens plus eos, a spare and fill. */
         public int speechVocab() {
             return speechTokenSize + 3;
         }
+
+        /** "fp32", or "int4" / "int8" when the layer weights are quantised. */
+        public String weights() {
+            return quantization == null ? "fp32" : "int" + quantization.bits();
+        }
     }
+
+    /**
+     * Optional {@code llm.quantization}: the layers' MatMuls of {@code llm.onnx} are
+     * {@code com.microsoft.MatMulNBits} with these bits and block size (models/quantize.py). Null
+     * when the LLM is float32.
+     */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Quantization(int bits, @JsonProperty("block_size") int blockSize, boolean symmetric,
+            @JsonProperty("accuracy_level") int accuracyLevel) {}
 
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Sampling(@JsonProperty("top_p") double topP, @JsonProperty("top_k") int topK,

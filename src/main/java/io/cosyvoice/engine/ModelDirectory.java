@@ -31,6 +31,10 @@ public final class ModelDirectory {
     static final List<String> ARRAYS = List.of("llm_text_embedding.npy", "llm_speech_embedding.npy",
             "llm_special_embedding.npy", "flow_noise.npy");
 
+    /** What ONNX Runtime 1.29's CPU MatMulNBits kernel runs (models/README.md, "Quantised LLM"). */
+    static final List<Integer> QUANTIZATION_BITS = List.of(4, 8);
+    static final List<Integer> QUANTIZATION_BLOCK_SIZES = List.of(16, 32, 64, 128, 256);
+
     private final Path path;
     private final ModelConfig config;
 
@@ -114,6 +118,11 @@ public final class ModelDirectory {
                 || !llm.stopTokens().equals(List.of(llm.speechTokenSize(), llm.speechTokenSize() + 1, llm.speechTokenSize() + 2))) {
             throw new ModelException(path.resolve(MODEL_JSON) + ": llm.eos and llm.stop_tokens must be speech_token_size + 0..2");
         }
+        ModelConfig.Quantization q = llm.quantization();
+        if (q != null && (!QUANTIZATION_BITS.contains(q.bits()) || !QUANTIZATION_BLOCK_SIZES.contains(q.blockSize()))) {
+            throw new ModelException(path.resolve(MODEL_JSON) + ": llm.quantization has bits " + q.bits() + " and block_size "
+                    + q.blockSize() + "; this server runs bits " + QUANTIZATION_BITS + " with block_size " + QUANTIZATION_BLOCK_SIZES);
+        }
     }
 
     private void expectShape(String name, long rows, long columns) throws ModelException {
@@ -153,8 +162,12 @@ public final class ModelDirectory {
         return path.resolve(name);
     }
 
-    /** "random-tiny e4126f10c218d4f9": what logs and /health/ready call this model. */
+    /**
+     * "random-tiny e4126f10c218d4f9" (or "random-tiny llm-int4 aefae64ad9c65b55" for a quantised
+     * LLM): what logs and /health/ready call this model.
+     */
     public String describe() {
-        return config.model().variant() + " " + config.model().version();
+        String weights = config.llm().quantization() == null ? "" : " llm-" + config.llm().weights();
+        return config.model().variant() + weights + " " + config.model().version();
     }
 }

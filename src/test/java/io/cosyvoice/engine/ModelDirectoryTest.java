@@ -82,6 +82,30 @@ class ModelDirectoryTest {
     }
 
     @Test
+    void opensTheQuantisedTinyTwinAndRefusesBitsThisServerCannotRun() throws Exception {
+        Path int4 = Path.of("models/random/tiny-int4");
+        ModelDirectory model = ModelDirectory.open(int4, true);
+        assertEquals(4, model.config().llm().quantization().bits());
+        assertEquals("int4", model.config().llm().weights());
+        assertTrue(model.describe().startsWith("random-tiny llm-int4 "), model.describe());
+        assertEquals("fp32", ModelDirectory.open(TINY, false).config().llm().weights());
+        try (OnnxGraphs graphs = OnnxGraphs.open(model, new EngineOptions(1, "cpu", 0, 0, false))) {
+            assertEquals(1 + 2 * model.config().llm().numLayers(), graphs.session("llm.onnx").getOutputNames().size());
+        }
+        Path copy = dir.resolve("tiny-int3");
+        Files.createDirectories(copy);
+        try (Stream<Path> files = Files.list(int4)) {
+            for (Path f : files.toList()) {
+                Files.copy(f, copy.resolve(f.getFileName()));
+            }
+        }
+        Path json = copy.resolve("model.json");
+        Files.writeString(json, Files.readString(json).replace("\"bits\": 4", "\"bits\": 3"));
+        ModelException e = assertThrows(ModelException.class, () -> ModelDirectory.open(copy, false));
+        assertTrue(e.getMessage().contains("llm.quantization has bits 3"), e.getMessage());
+    }
+
+    @Test
     void cudaWithoutTheGpuRuntimeIsAClearError() throws Exception {
         ModelDirectory model = ModelDirectory.open(TINY, false);
         ModelException e = assertThrows(ModelException.class,
