@@ -64,6 +64,8 @@ public final class ConfigLoader {
         ENGINE_MAX_TOKENS_PER_STEP("engine.max-tokens-per-step", "COSYVOICE_ENGINE_MAX_TOKENS_PER_STEP"),
         ENGINE_KV_CAPACITY("engine.kv-capacity", "COSYVOICE_ENGINE_KV_CAPACITY"),
         ENGINE_REPLICAS("engine.replicas", "COSYVOICE_ENGINE_REPLICAS"),
+        ENGINE_VOCODER_BATCHING("engine.vocoder-batching", "COSYVOICE_ENGINE_VOCODER_BATCHING"),
+        ENGINE_VOCODER_MAX_BATCH("engine.vocoder-max-batch", "COSYVOICE_ENGINE_VOCODER_MAX_BATCH"),
         MAX_UPLOAD_BYTES("upload.max-bytes", "COSYVOICE_MAX_UPLOAD_BYTES"),
         LOG_FORMAT("log.format", "COSYVOICE_LOG_FORMAT"),
         LOG_LEVEL("log.level", "COSYVOICE_LOG_LEVEL"),
@@ -227,7 +229,9 @@ public final class ConfigLoader {
                     integer(Setting.ENGINE_MAX_BATCH_SIZE, 1, 1024).orElse(EngineConfig.DEFAULTS.maxBatchSize()),
                     integer(Setting.ENGINE_MAX_TOKENS_PER_STEP, 1, 1 << 20).orElse(EngineConfig.DEFAULTS.maxTokensPerStep()),
                     integer(Setting.ENGINE_KV_CAPACITY, 16, 1 << 20).orElse(EngineConfig.DEFAULTS.kvCapacity()),
-                    integer(Setting.ENGINE_REPLICAS, 1, 64).orElse(EngineConfig.DEFAULTS.replicas()));
+                    integer(Setting.ENGINE_REPLICAS, 1, 64).orElse(EngineConfig.DEFAULTS.replicas()),
+                    bool(Setting.ENGINE_VOCODER_BATCHING).orElse(EngineConfig.DEFAULTS.vocoderBatching()),
+                    integer(Setting.ENGINE_VOCODER_MAX_BATCH, 1, 256).orElse(EngineConfig.DEFAULTS.vocoderMaxBatch()));
             var metrics = new MetricsConfig(
                     bool(Setting.METRICS_ENABLED).orElse(MetricsConfig.DEFAULTS.enabled()),
                     bool(Setting.METRICS_REQUIRE_TOKEN).orElse(MetricsConfig.DEFAULTS.requireToken()));

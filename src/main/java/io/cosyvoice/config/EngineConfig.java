@@ -20,16 +20,20 @@ import java.util.Optional;
  * @param maxTokensPerStep prefix positions one iteration may prefill, so a long prompt cannot stall decoding
  * @param kvCapacity      KV positions per slot: prefix plus generated tokens of one sentence
  * @param replicas        independent batchers (KV pools and step loops) sharing the model's sessions
+ * @param vocoderBatching run the flow estimator and HiFT calls of concurrent sentences batched (equal
+ *                        shapes only) on threads of their own instead of on each job's thread
+ * @param vocoderMaxBatch sentences one batched flow or HiFT call may carry
  */
 public record EngineConfig(boolean enabled, Optional<Path> modelDir, String device, int cudaDeviceId,
                            long cudaMemoryLimit, int threads, int workers, int queueSize, boolean verifyHashes,
-                           boolean batching, int maxBatchSize, int maxTokensPerStep, int kvCapacity, int replicas) {
+                           boolean batching, int maxBatchSize, int maxTokensPerStep, int kvCapacity, int replicas,
+                           boolean vocoderBatching, int vocoderMaxBatch) {
 
     /** The random-weight twin committed with the sources, relative to the working directory. */
     public static final Path DEFAULT_MODEL_DIR = Path.of("models", "random", "tiny");
 
     public static final EngineConfig DEFAULTS =
-            new EngineConfig(true, Optional.empty(), "auto", 0, 0, 0, 16, 32, false, true, 16, 256, 2048, 1);
+            new EngineConfig(true, Optional.empty(), "auto", 0, 0, 0, 16, 32, false, true, 16, 256, 2048, 1, true, 8);
 
     /** The directory to load: the configured one, or the default. */
     public Path effectiveModelDir() {
