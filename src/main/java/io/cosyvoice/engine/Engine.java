@@ -143,6 +143,11 @@ public final class Engine implements AutoCloseable {
         return llm.graph();
     }
 
+    /** Flow and HiFT over the shared sessions (tests reach the vocoder batchers through it). */
+    TokenToSpeech vocoder() {
+        return vocoder;
+    }
+
     /** "random-tiny e4126f10c218d4f9": the model's variant and version. */
     public String describe() {
         return model.describe();
