@@ -24,6 +24,9 @@ import java.util.function.Consumer;
  */
 final class FlowMatching implements AutoCloseable {
 
+    /** Frames one batched estimator call may carry over its requests (attention memory grows with frames²). */
+    static final int FRAMES_PER_BATCH = 4096;
+
     /** One request's estimator step: its current sample and its constant inputs, one row each ({@code bins × frames}). */
     record EstimatorStep(int frames, float[] x, float t, float[] mu, float[] spks, float[] cond) {}
 
@@ -73,7 +76,8 @@ final class FlowMatching implements AutoCloseable {
         this.wUncond = (float) flow.cfgRate();
         this.observer = observer;
         this.batcher = batching.enabled()
-                ? new ShapeBatcher<>("cosyvoice-flow-batcher", batching.maxBatch(), EstimatorStep::frames, this::estimate)
+                ? new ShapeBatcher<>("cosyvoice-flow-batcher", batching.maxBatch(),
+                        step -> FRAMES_PER_BATCH / step.frames(), EstimatorStep::frames, this::estimate)
                 : null;
     }
 

@@ -36,6 +36,9 @@ final class HiftVocoder implements AutoCloseable {
         }
     }
 
+    /** Mel frames one batched call may carry over its requests (about 41 s of audio). */
+    static final int FRAMES_PER_BATCH = 2048;
+
     private static final int NOISE_BLOCK = 8192; // even: the pairs of Box–Muller never straddle a block
 
     private final OrtEnvironment env;
@@ -53,7 +56,8 @@ final class HiftVocoder implements AutoCloseable {
         this.harmonics = config.hift().nbHarmonics() + 1; // the fundamental and its overtones
         this.observer = observer;
         this.batcher = batching.enabled()
-                ? new ShapeBatcher<>("cosyvoice-hift-batcher", batching.maxBatch(), Call::shape, this::vocode)
+                ? new ShapeBatcher<>("cosyvoice-hift-batcher", batching.maxBatch(),
+                        call -> FRAMES_PER_BATCH / Math.max(1, call.mel().frames()), Call::shape, this::vocode)
                 : null;
     }
 

@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
+import java.util.function.ToIntFunction;
 
 /**
  * Runs graph calls of many requests on one thread of its own, batching calls of equal shape.
@@ -40,6 +41,7 @@ final class ShapeBatcher<C, R> implements AutoCloseable {
 
     private final String name;
     private final int maxBatch;
+    private final ToIntFunction<C> limit;
     private final Function<C, Object> shape;
     private final Batch<C, R> batch;
     private final Thread thread;
@@ -65,11 +67,20 @@ final class ShapeBatcher<C, R> implements AutoCloseable {
      * @param shape calls whose shapes are {@code equal} may share a batch
      */
     ShapeBatcher(String name, int maxBatch, Function<C, Object> shape, Batch<C, R> batch) {
+        this(name, maxBatch, call -> maxBatch, shape, batch);
+    }
+
+    /**
+     * @param limit how many calls of a call's shape one batch may carry at most (below
+     *              {@code maxBatch} for large shapes, so a batch's memory stays bounded; at least 1)
+     */
+    ShapeBatcher(String name, int maxBatch, ToIntFunction<C> limit, Function<C, Object> shape, Batch<C, R> batch) {
         if (maxBatch < 1) {
             throw new IllegalArgumentException("maxBatch must be at least 1, got " + maxBatch);
         }
         this.name = name;
         this.maxBatch = maxBatch;
+        this.limit = limit;
         this.shape = shape;
         this.batch = batch;
         this.thread = new Thread(this::loop, name);
@@ -151,7 +162,8 @@ final class ShapeBatcher<C, R> implements AutoCloseable {
                     return;
                 }
                 Object first = queue.getFirst().shape;
-                for (Iterator<Pending<C, R>> it = queue.iterator(); it.hasNext() && next.size() < maxBatch; ) {
+                int most = Math.max(1, Math.min(maxBatch, limit.applyAsInt(queue.getFirst().call)));
+                for (Iterator<Pending<C, R>> it = queue.iterator(); it.hasNext() && next.size() < most; ) {
                     Pending<C, R> p = it.next();
                     if (p.shape.equals(first)) {
                         next.add(p);

@@ -79,6 +79,28 @@ class ShapeBatcherTest {
     }
 
     @Test
+    void aShapesLimitBoundsItsBatches() throws Exception {
+        // at most 12 / shape calls of a shape per batch (at least one)
+        try (ShapeBatcher<Call, Integer> b = new ShapeBatcher<>("limited", 8, c -> 12 / c.shape(), Call::shape, calls -> {
+            batches.add(List.copyOf(calls));
+            return calls.stream().map(Call::value).toList();
+        }); ExecutorService pool = Executors.newFixedThreadPool(8)) {
+            b.pause(true);
+            List<Future<Integer>> results = new ArrayList<>();
+            int[][] calls = {{4, 1}, {4, 2}, {4, 3}, {4, 4}, {20, 5}, {20, 6}};
+            for (int[] c : calls) {
+                results.add(pool.submit(() -> b.call(new Call(c[0], c[1]), () -> false)));
+                awaitWaiting(b, results.size());
+            }
+            b.pause(false);
+            for (int i = 0; i < calls.length; i++) {
+                assertEquals(calls[i][1], results.get(i).get(10, TimeUnit.SECONDS));
+            }
+            assertEquals(List.of(3, 1, 1, 1), batches.stream().map(List::size).toList());
+        }
+    }
+
+    @Test
     void aFailingCallFailsOnlyItsOwnRequest() throws Exception {
         try (ShapeBatcher<Call, Integer> b = batcher(8); ExecutorService pool = Executors.newFixedThreadPool(3)) {
             b.pause(true);
