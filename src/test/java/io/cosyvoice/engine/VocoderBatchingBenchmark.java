@@ -17,12 +17,14 @@ import java.util.concurrent.Future;
  * <pre>
  * mvn -q dependency:build-classpath -Dmdep.outputFile=cp.txt
  * CLASSPATH=target/classes:target/test-classes:$(cat cp.txt) java io.cosyvoice.engine.VocoderBatchingBenchmark \
- *     models/random/full [concurrency list, e.g. 1,2,4] [intra-op threads, 0: one per core] [max batch] [rounds]
+ *     models/random/full [concurrency list, e.g. 1,2,4] [intra-op threads, 0: one per core] [max batch] [rounds] \
+ *     [off-first | on-first] [warmup | no-warmup]
  * </pre>
  * Every request uses the golden prompt (75 tokens) and its own random speech tokens, streaming, with
  * lengths spread from 60 to 100 tokens (request {@code i} of N: {@code 60 + 40·i/(N-1)}), all fed at
  * once (the LLM is not part of this: it runs on its own thread in the server). The requests start
- * together; each mode runs once to warm up, then {@code rounds} times, alternating. It prints the
+ * together; each mode runs once to warm up (unless {@code no-warmup}), then {@code rounds} times,
+ * alternating, off first unless {@code on-first}. It prints the
  * audio throughput (audio seconds per wall second), each request's first-chunk and total latency, the
  * batches the batchers ran, and how far the batched audio is from the solo audio (mel and samples).
  * The command line must stay under 4 KB (ONNX Runtime 1.29): pass the class path in {@code CLASSPATH}.
@@ -38,6 +40,8 @@ final class VocoderBatchingBenchmark {
         int threads = args.length > 2 ? Integer.parseInt(args[2]) : 0;
         int maxBatch = args.length > 3 ? Integer.parseInt(args[3]) : 8;
         int rounds = args.length > 4 ? Integer.parseInt(args[4]) : 1;
+        boolean onFirst = args.length > 5 && args[5].equals("on-first");
+        boolean warmup = !(args.length > 6 && args[6].equals("no-warmup"));
         long t0 = System.nanoTime();
         ModelDirectory model = ModelDirectory.open(dir, false);
         try (OnnxGraphs graphs = OnnxGraphs.open(model, new EngineOptions(threads, "cpu", 0, 0, false));
@@ -53,13 +57,18 @@ final class VocoderBatchingBenchmark {
                     int length = n == 1 ? 80 : 60 + 40 * i / (n - 1);
                     requests.add(random.ints(length, 0, 6561).toArray());
                 }
-                run(solo, prompt, requests); // warm-up: ONNX Runtime's first run of each shape allocates
-                run(batched, prompt, requests);
+                if (warmup) {
+                    run(solo, prompt, requests); // ONNX Runtime's first run of each shape allocates
+                    run(batched, prompt, requests);
+                }
                 for (int round = 0; round < rounds; round++) {
                     ShapeBatcher.Stats flowBefore = batched.flow().batcher().stats();
                     ShapeBatcher.Stats hiftBefore = batched.hift().batcher().stats();
+                    Outcome on = onFirst ? run(batched, prompt, requests) : null;
                     Outcome off = run(solo, prompt, requests);
-                    Outcome on = run(batched, prompt, requests);
+                    if (!onFirst) {
+                        on = run(batched, prompt, requests);
+                    }
                     ShapeBatcher.Stats flow = batched.flow().batcher().stats();
                     ShapeBatcher.Stats hift = batched.hift().batcher().stats();
                     double melDiff = 0;
