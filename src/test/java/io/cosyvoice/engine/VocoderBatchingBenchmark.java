@@ -27,6 +27,9 @@ import java.util.concurrent.Future;
  * alternating, off first unless {@code on-first}. It prints the
  * audio throughput (audio seconds per wall second), each request's first-chunk and total latency, the
  * batches the batchers ran, and how far the batched audio is from the solo audio (mel and samples).
+ * With {@code calls} as the concurrency list it times the graph calls alone instead, on one thread:
+ * four requests' estimator steps (200 frames) as four calls of batch 2 vs one call of batch 8, and
+ * four HiFT calls (50 frames) vs one batch of four, alternating, five times each.
  * The command line must stay under 4 KB (ONNX Runtime 1.29): pass the class path in {@code CLASSPATH}.
  */
 final class VocoderBatchingBenchmark {
@@ -36,7 +39,9 @@ final class VocoderBatchingBenchmark {
 
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args.length > 0 ? args[0] : "models/random/tiny");
-        int[] concurrency = Arrays.stream((args.length > 1 ? args[1] : "1,2,4").split(",")).mapToInt(Integer::parseInt).toArray();
+        boolean callsOnly = args.length > 1 && args[1].equals("calls");
+        int[] concurrency = callsOnly ? new int[0]
+                : Arrays.stream((args.length > 1 ? args[1] : "1,2,4").split(",")).mapToInt(Integer::parseInt).toArray();
         int threads = args.length > 2 ? Integer.parseInt(args[2]) : 0;
         int maxBatch = args.length > 3 ? Integer.parseInt(args[3]) : 8;
         int rounds = args.length > 4 ? Integer.parseInt(args[4]) : 1;
@@ -50,6 +55,10 @@ final class VocoderBatchingBenchmark {
             System.out.printf("%s opened in %.1f s; %d intra-op threads (0: one per core), %d cores, vocoder max batch %d%n",
                     model.describe(), (System.nanoTime() - t0) / 1e9, threads, Runtime.getRuntime().availableProcessors(), maxBatch);
             FlowPrompt prompt = FlowGoldens.prompt();
+            if (callsOnly) {
+                timeCalls(batched);
+                return;
+            }
             for (int n : concurrency) {
                 List<int[]> requests = new ArrayList<>();
                 Random random = new Random(n);
@@ -89,6 +98,68 @@ final class VocoderBatchingBenchmark {
                 }
             }
         }
+    }
+
+    private static void timeCalls(TokenToSpeech t2s) throws Exception {
+        Random random = new Random(7);
+        int frames = 200;
+        int melFrames = 50;
+        List<FlowMatching.EstimatorStep> steps = new ArrayList<>();
+        List<HiftVocoder.Call> calls = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            steps.add(new FlowMatching.EstimatorStep(frames, gaussian(random, 80 * frames), 0.3f, gaussian(random, 80 * frames),
+                    gaussian(random, 80), gaussian(random, 80 * frames)));
+            float[] mel = gaussian(random, 80 * melFrames);
+            for (int k = 0; k < mel.length; k++) {
+                mel[k] = mel[k] * 2 - 5;
+            }
+            java.nio.FloatBuffer noise = java.nio.ByteBuffer.allocateDirect(480 * melFrames * 9 * 4)
+                    .order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+            noise.put(gaussian(random, 480 * melFrames * 9)).flip();
+            calls.add(new HiftVocoder.Call(new Mel(80, melFrames, mel), new float[0], new float[9], noise));
+        }
+        ShapeBatcher.Batch<FlowMatching.EstimatorStep, float[]> estimate = list -> {
+            var m = FlowMatching.class.getDeclaredMethod("estimate", List.class);
+            m.setAccessible(true);
+            @SuppressWarnings("unchecked") List<float[]> r = (List<float[]>) m.invoke(t2s.flow(), list);
+            return r;
+        };
+        ShapeBatcher.Batch<HiftVocoder.Call, HiftVocoder.Output> vocode = list -> {
+            var m = HiftVocoder.class.getDeclaredMethod("vocode", List.class);
+            m.setAccessible(true);
+            @SuppressWarnings("unchecked") List<HiftVocoder.Output> r = (List<HiftVocoder.Output>) m.invoke(t2s.hift(), list);
+            return r;
+        };
+        estimate.run(steps); // warm-up of both shapes
+        estimate.run(steps.subList(0, 1));
+        vocode.run(calls);
+        vocode.run(calls.subList(0, 1));
+        for (int rep = 0; rep < 5; rep++) {
+            long a = System.nanoTime();
+            for (int i = 0; i < 4; i++) {
+                estimate.run(steps.subList(i, i + 1));
+            }
+            long b = System.nanoTime();
+            estimate.run(steps);
+            long c = System.nanoTime();
+            for (int i = 0; i < 4; i++) {
+                vocode.run(calls.subList(i, i + 1));
+            }
+            long d = System.nanoTime();
+            vocode.run(calls);
+            long e = System.nanoTime();
+            System.out.printf("estimator %d frames: 4 calls of batch 2 %.0f ms, 1 call of batch 8 %.0f ms (%.2f×); "
+                    + "hift %d frames: 4 calls %.0f ms, 1 batch of 4 %.0f ms (%.2f×)%n", frames, (b - a) / 1e6, (c - b) / 1e6,
+                    (double) (b - a) / (c - b), melFrames, (d - c) / 1e6, (e - d) / 1e6, (double) (d - c) / (e - d));
+        }
+    }
+
+    private static float[] gaussian(Random random, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) random.nextGaussian();
+        }
+        return a;
     }
 
     private static void print(int n, String mode, Outcome o, String extra) {
