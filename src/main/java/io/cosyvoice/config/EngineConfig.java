@@ -33,7 +33,7 @@ public record EngineConfig(boolean enabled, Optional<Path> modelDir, String devi
     public static final Path DEFAULT_MODEL_DIR = Path.of("models", "random", "tiny");
 
     public static final EngineConfig DEFAULTS =
-            new EngineConfig(true, Optional.empty(), "auto", 0, 0, 0, 16, 32, false, true, 16, 256, 2048, 1, false, 8);
+            new EngineConfig(true, Optional.empty(), "auto", 0, 0, 0, 16, 32, false, true, 16, 256, 2048, 1, true, 8);
 
     /** The directory to load: the configured one, or the default. */
     public Path effectiveModelDir() {
