@@ -225,7 +225,8 @@ public final class CosyVoiceServer {
                         });
         return vertx.executeBlocking(() -> {
                     try {
-                        return Engine.open(dir, options, batcher);
+                        return Engine.open(dir, options, batcher,
+                                new io.cosyvoice.engine.VocoderBatching(config.vocoderBatching(), config.vocoderMaxBatch()));
                     } catch (ModelException e) {
                         throw new IllegalStateException("cannot load the model: " + e.getMessage(), e);
                     }

@@ -68,6 +68,8 @@ public final class ConfigLoader {
         ENGINE_REPLICAS("engine.replicas", "COSYVOICE_ENGINE_REPLICAS"),
         ENGINE_DEADLINE("engine.deadline", "COSYVOICE_ENGINE_DEADLINE"),
         ENGINE_KV_BINDING("engine.kv-binding", "COSYVOICE_ENGINE_KV_BINDING"),
+        ENGINE_VOCODER_BATCHING("engine.vocoder-batching", "COSYVOICE_ENGINE_VOCODER_BATCHING"),
+        ENGINE_VOCODER_MAX_BATCH("engine.vocoder-max-batch", "COSYVOICE_ENGINE_VOCODER_MAX_BATCH"),
         MAX_UPLOAD_BYTES("upload.max-bytes", "COSYVOICE_MAX_UPLOAD_BYTES"),
         LOG_FORMAT("log.format", "COSYVOICE_LOG_FORMAT"),
         LOG_LEVEL("log.level", "COSYVOICE_LOG_LEVEL"),
@@ -245,7 +247,10 @@ public final class ConfigLoader {
                     integer(Setting.ENGINE_KV_CAPACITY, 16, 1 << 20).orElse(EngineConfig.DEFAULTS.kvCapacity()),
                     integer(Setting.ENGINE_REPLICAS, 1, 64).orElse(EngineConfig.DEFAULTS.replicas()),
                     duration(Setting.ENGINE_DEADLINE).orElse(EngineConfig.DEFAULTS.deadline()),
-                    kvBinding);
+                    kvBinding,
+
+                    bool(Setting.ENGINE_VOCODER_BATCHING).orElse(EngineConfig.DEFAULTS.vocoderBatching()),
+                    integer(Setting.ENGINE_VOCODER_MAX_BATCH, 1, 256).orElse(EngineConfig.DEFAULTS.vocoderMaxBatch()));
             var metrics = new MetricsConfig(
                     bool(Setting.METRICS_ENABLED).orElse(MetricsConfig.DEFAULTS.enabled()),
                     bool(Setting.METRICS_REQUIRE_TOKEN).orElse(MetricsConfig.DEFAULTS.requireToken()));

@@ -87,14 +87,26 @@ public final class Engine implements AutoCloseable {
      */
     public static Engine open(Path dir, EngineOptions options,
                               java.util.function.Function<LlmGraph, TokenSource> tokenSources) throws ModelException {
+        return open(dir, options, tokenSources, VocoderBatching.OFF);
+    }
+
+    /**
+     * As above, with the flow estimator and HiFT calls of concurrent sentences batched on threads of
+     * their own as {@code vocoderBatching} says.
+     */
+    public static Engine open(Path dir, EngineOptions options,
+                              java.util.function.Function<LlmGraph, TokenSource> tokenSources,
+                              VocoderBatching vocoderBatching) throws ModelException {
         long started = System.nanoTime();
         ModelDirectory model = ModelDirectory.open(dir, options.verifyHashes());
         OnnxGraphs graphs = OnnxGraphs.open(model, options);
         TextTokenizer tokenizer = null;
+        TokenToSpeech vocoder = null;
         try {
             tokenizer = TextTokenizer.open(model);
+            vocoder = TokenToSpeech.open(model, graphs, TensorScope.NO_OBSERVER, vocoderBatching);
             Engine engine = new Engine(model, graphs, tokenizer, new SpeechTokenGenerator(model, graphs),
-                    TokenToSpeech.open(model, graphs), tokenSources);
+                    vocoder, tokenSources);
             log.atInfo().addKeyValue("model", model.describe()).addKeyValue("dir", model.path())
                     .addKeyValue("device", options.device())
                     .addKeyValue("ms", (System.nanoTime() - started) / 1_000_000).log("model loaded");
@@ -111,6 +123,9 @@ public final class Engine implements AutoCloseable {
             }
             return engine;
         } catch (ModelException | RuntimeException e) {
+            if (vocoder != null) {
+                vocoder.close();
+            }
             if (tokenizer != null) {
                 tokenizer.close();
             }
@@ -126,6 +141,11 @@ public final class Engine implements AutoCloseable {
     /** The LLM's graph and tables, for a step loop outside the engine (the continuous batcher). */
     public LlmGraph llmGraph() {
         return llm.graph();
+    }
+
+    /** Flow and HiFT over the shared sessions (tests reach the vocoder batchers through it). */
+    TokenToSpeech vocoder() {
+        return vocoder;
     }
 
     /** "random-tiny e4126f10c218d4f9": the model's variant and version. */
@@ -165,7 +185,19 @@ public final class Engine implements AutoCloseable {
         long[] promptTokens = Arrays.stream(voice.speechTokens()).asLongStream().toArray();
         FlowPrompt flowPrompt = new FlowPrompt(promptTokens, voice.speakerEmbedding(), voice.promptMel());
         SpeechStream stream = new SpeechStream(vocoder, flowPrompt, utterance.seed(), utterance.streaming(),
-                utterance.speed(), chunks, mel -> { });
+                utterance.speed(), chunks, mel -> { }, cancelled);
+        try {
+            speak(utterance, stream, text, promptText, promptTokens, voice, cancelled, steps);
+        } catch (java.util.concurrent.CancellationException e) {
+            if (!cancelled.getAsBoolean()) {
+                throw e;
+            }
+            // cancelled while waiting for a batched flow or HiFT call: the sentence just stops
+        }
+    }
+
+    private void speak(Utterance utterance, SpeechStream stream, long[] text, long[] promptText, long[] promptTokens,
+                       PromptFeatures voice, BooleanSupplier cancelled, LlmSteps steps) {
         if (tokens != null) {
             speakFromSource(llm.graph().request(utterance.mode(), text, promptText, promptTokens, voice.promptMelFrames(),
                     utterance.seed()), stream, cancelled);
@@ -242,6 +274,7 @@ public final class Engine implements AutoCloseable {
         if (tokens != null) {
             tokens.close();
         }
+        vocoder.close(); // before the sessions: a batch in progress finishes, waiting calls fail
         tokenizer.close();
         graphs.close();
     }

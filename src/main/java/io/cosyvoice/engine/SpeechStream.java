@@ -2,6 +2,7 @@ package io.cosyvoice.engine;
 
 import ai.onnxruntime.OrtException;
 import java.util.Arrays;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
@@ -21,6 +22,7 @@ final class SpeechStream {
     private final double speed;
     private final Consumer<float[]> sink;
     private final Consumer<Mel> melSink;
+    private final BooleanSupplier cancelled;
     private final SplitMix64 vocoderRng;
     private final int lookahead;
     private final int pad;
@@ -43,7 +45,7 @@ final class SpeechStream {
     private long hiftNanos;
 
     SpeechStream(TokenToSpeech model, FlowPrompt prompt, long seed, boolean stream, double speed,
-            Consumer<float[]> sink, Consumer<Mel> melSink) {
+            Consumer<float[]> sink, Consumer<Mel> melSink, BooleanSupplier cancelled) {
         if (!(speed > 0) || Double.isInfinite(speed)) {
             throw new IllegalArgumentException("speed must be a positive number, got " + speed);
         }
@@ -55,6 +57,7 @@ final class SpeechStream {
         this.speed = speed;
         this.sink = sink;
         this.melSink = melSink;
+        this.cancelled = cancelled;
         this.vocoderRng = SplitMix64.vocoder(seed);
         this.lookahead = flow.lookaheadLength();
         ModelConfig.Streaming s = model.streaming();
@@ -69,7 +72,11 @@ final class SpeechStream {
         }
     }
 
-    /** The next generated speech token; runs a chunk (flow and HiFT, on this thread) when one is due. */
+    /**
+     * The next generated speech token; runs a chunk when one is due: flow and HiFT on this thread, or
+     * on the vocoder batchers' threads while this thread waits (leaving with a
+     * {@link java.util.concurrent.CancellationException} once {@code cancelled} says so).
+     */
     void offer(int token) throws OrtException {
         checkOpen();
         if (token < 0 || token >= flow.vocab()) {
@@ -114,7 +121,7 @@ final class SpeechStream {
         }
         failed = true; // until this chunk has gone through: a half-run chunk leaves the caches inconsistent
         long t0 = System.nanoTime();
-        Mel mel = flow.generate(prompt, tokens, upto, offset, !last, attentionChunk);
+        Mel mel = flow.generate(prompt, tokens, upto, offset, !last, attentionChunk, cancelled);
         long t1 = System.nanoTime();
         flowNanos += t1 - t0;
         melSink.accept(mel);
@@ -128,7 +135,7 @@ final class SpeechStream {
             failed = false;
             return;
         }
-        HiftVocoder.Output out = hift.run(mel, sourceCache, vocoderRng);
+        HiftVocoder.Output out = hift.run(mel, sourceCache, vocoderRng, cancelled);
         hiftNanos += System.nanoTime() - t1;
         float[] speech = out.speech();
         if (heldBack != null) {

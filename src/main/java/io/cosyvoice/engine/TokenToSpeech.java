@@ -6,9 +6,10 @@ import java.util.function.Consumer;
 
 /**
  * Speech tokens to 24 kHz audio: the flow and HiFT over shared sessions, plus what the streaming
- * schedule needs. Immutable and thread-safe; every request gets its own {@link SpeechStream}.
+ * schedule needs. Thread-safe; every request gets its own {@link SpeechStream}. Closing it stops
+ * the vocoder batchers (if any) and fails the calls still waiting for them.
  */
-final class TokenToSpeech {
+final class TokenToSpeech implements AutoCloseable {
 
     private final FlowMatching flow;
     private final HiftVocoder hift;
@@ -23,18 +24,25 @@ final class TokenToSpeech {
 
     /** With an observer that sees every tensor made or returned (tests check they all end closed). */
     static TokenToSpeech open(ModelDirectory model, OnnxGraphs graphs, Consumer<OnnxValue> observer) throws ModelException {
+        return open(model, graphs, observer, VocoderBatching.OFF);
+    }
+
+    /** With the flow estimator and HiFT calls of concurrent requests batched as {@code batching} says. */
+    static TokenToSpeech open(ModelDirectory model, OnnxGraphs graphs, Consumer<OnnxValue> observer,
+            VocoderBatching batching) throws ModelException {
         NpyFile noise;
         try {
             noise = NpyFile.map(model.file("flow_noise.npy"));
         } catch (IOException e) {
             throw new ModelException(e.getMessage(), e);
         }
-        return new TokenToSpeech(model.config(), graphs, noise, observer);
+        return new TokenToSpeech(model.config(), graphs, noise, observer, batching);
     }
 
-    private TokenToSpeech(ModelConfig config, OnnxGraphs graphs, NpyFile noise, Consumer<OnnxValue> observer) {
-        this.flow = new FlowMatching(config, graphs, noise, observer);
-        this.hift = new HiftVocoder(config, graphs, observer);
+    private TokenToSpeech(ModelConfig config, OnnxGraphs graphs, NpyFile noise, Consumer<OnnxValue> observer,
+            VocoderBatching batching) {
+        this.flow = new FlowMatching(config, graphs, noise, observer, batching);
+        this.hift = new HiftVocoder(config, graphs, observer, batching);
         this.streaming = config.streaming();
         this.staticChunk = config.flow().staticChunkSize();
         this.sampleRate = config.audio().sampleRate();
@@ -69,7 +77,14 @@ final class TokenToSpeech {
     /** As above, also showing each flow call's new mel frames (before any speed change) to {@code melSink}. */
     SpeechStream open(FlowPrompt prompt, long seed, boolean stream, double speed, Consumer<float[]> sink,
             Consumer<Mel> melSink) {
-        return new SpeechStream(this, prompt, seed, stream, speed, sink, melSink);
+        return new SpeechStream(this, prompt, seed, stream, speed, sink, melSink, () -> false);
+    }
+
+    /** Fails every call still waiting for a batcher; a batched call in progress finishes first. */
+    @Override
+    public void close() {
+        flow.close();
+        hift.close();
     }
 
     FlowMatching flow() {

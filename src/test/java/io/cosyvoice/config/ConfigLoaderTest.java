@@ -134,6 +134,19 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void vocoderBatchingSettings() {
+        EngineConfig defaults = ConfigLoader.load(Map.of(), Optional.empty()).engine();
+        assertTrue(defaults.vocoderBatching());
+        assertEquals(8, defaults.vocoderMaxBatch());
+        EngineConfig set = ConfigLoader.load(Map.of("COSYVOICE_ENGINE_VOCODER_BATCHING", "false",
+                "COSYVOICE_ENGINE_VOCODER_MAX_BATCH", "3"), Optional.empty()).engine();
+        assertFalse(set.vocoderBatching());
+        assertEquals(3, set.vocoderMaxBatch());
+        assertMessage(Map.of("COSYVOICE_ENGINE_VOCODER_MAX_BATCH", "0"), null, "COSYVOICE_ENGINE_VOCODER_MAX_BATCH");
+        assertMessage(Map.of("COSYVOICE_ENGINE_VOCODER_BATCHING", "often"), null, "COSYVOICE_ENGINE_VOCODER_BATCHING");
+    }
+
+    @Test
     void aMalformedDatabaseUrlIsNamedWithoutRepeatingThePassword() {
         ConfigException e = assertThrows(ConfigException.class,
                 () -> ConfigLoader.load(Map.of("COSYVOICE_DATABASE_URL", "mysql://u:s3cret@h/db"), Optional.empty()));
