@@ -355,7 +355,7 @@ class ContinuousBatcherTest {
         BatchedGeneration slow = batcher.submit(c.request(graph), t -> {
             slowTokens.incrementAndGet();
             sleep(20);
-        }, Duration.ofMillis(150));
+        }, Duration.ofMillis(300));
         BatchedGeneration waiting = batcher.submit(GoldenCases.get("instruct").request(graph), t -> { },
                 Duration.ofMillis(50));
         for (BatchedGeneration g : List.of(slow, waiting)) {
@@ -364,8 +364,9 @@ class ContinuousBatcherTest {
             assertEquals(BatcherException.Reason.DEADLINE_EXCEEDED, why.reason());
         }
         ExecutionException e = assertThrows(ExecutionException.class, () -> slow.completion().get());
-        assertTrue(e.getCause().getMessage().contains("deadline of 150 ms passed after"), e.getCause().getMessage());
-        assertTrue(slowTokens.get() >= 5 && slowTokens.get() < c.speechTokens().length, slowTokens.get() + " tokens");
+        assertTrue(e.getCause().getMessage().contains("deadline of 300 ms passed after"), e.getCause().getMessage());
+        // it was running (at 20 ms a token, how many fit depends on the machine's load) and was cut short
+        assertTrue(slowTokens.get() >= 1 && slowTokens.get() < c.speechTokens().length, slowTokens.get() + " tokens");
         e = assertThrows(ExecutionException.class, () -> waiting.completion().get());
         assertTrue(e.getCause().getMessage().contains("while waiting for a slot"), e.getCause().getMessage());
         // a generous deadline changes nothing

@@ -54,9 +54,14 @@ public final class LlmBenchmark {
                     .capacityNeeded();
             BatcherOptions base = new BatcherOptions(maxLevel, 256, maxLevel, capacity, 1);
             run(graph, base.withMaxBatchSize(Math.min(4, maxLevel)), 2, prefix, tokens, 30, "warm-up"); // first shapes allocate
+            String systems = option(args, "--batching", "both"); // on, off or both
             for (int n : levels) {
-                System.out.println(run(graph, base.withMaxBatchSize(maxLevel), n, prefix, tokens, maxSeconds, "cosyvoice-batching"));
-                System.out.println(run(graph, base.withMaxBatchSize(1), n, prefix, tokens, maxSeconds, "cosyvoice-no-batching"));
+                if (!systems.equals("off")) {
+                    System.out.println(run(graph, base.withMaxBatchSize(maxLevel), n, prefix, tokens, maxSeconds, "cosyvoice-batching"));
+                }
+                if (!systems.equals("on")) {
+                    System.out.println(run(graph, base.withMaxBatchSize(1), n, prefix, tokens, maxSeconds, "cosyvoice-no-batching"));
+                }
             }
         }
     }
