@@ -93,11 +93,13 @@ final class DeviceSlotPool extends SlotPool {
     }
 
     /** Layer {@code i}'s keys, all slots, readable from Java only when the device is the CPU (for tests). */
+    @Override
     MemorySegment keys(int layer) {
         return hostView(keys[layer]);
     }
 
     /** Layer {@code i}'s values, all slots (as {@link #keys}). */
+    @Override
     MemorySegment values(int layer) {
         return hostView(values[layer]);
     }

@@ -77,11 +77,13 @@ final class KvSlotPool extends SlotPool {
     }
 
     /** Layer {@code i}'s keys, all slots (for tests). */
+    @Override
     MemorySegment keys(int layer) {
         return keys[layer];
     }
 
     /** Layer {@code i}'s values, all slots (for tests). */
+    @Override
     MemorySegment values(int layer) {
         return values[layer];
     }

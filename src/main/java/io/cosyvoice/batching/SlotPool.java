@@ -185,6 +185,12 @@ abstract class SlotPool implements AutoCloseable {
      */
     abstract void move(int from, int to, int length) throws OrtException;
 
+    /** Layer {@code i}'s keys, all slots, readable from Java when the cache is in host memory (for tests). */
+    abstract MemorySegment keys(int layer);
+
+    /** Layer {@code i}'s values, all slots (as {@link #keys}). */
+    abstract MemorySegment values(int layer);
+
     /** Frees the host buffers; subclasses free their cache first, then call this. */
     void closeStaging() {
         staging.close();

@@ -1,5 +1,6 @@
 package io.cosyvoice.batching;
 
+import static io.cosyvoice.batching.SlotPoolFixture.get;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -64,76 +65,13 @@ class DeviceSlotPoolTest {
                 StepRunner.of(graph.session()), onGpu);
     }
 
-    private interface Visit {
-        void at(MemorySegment cache, long index, int slot, int position);
-    }
-
-    private interface Caches {
-        MemorySegment keys(int layer);
-
-        MemorySegment values(int layer);
-    }
-
-    private static Caches caches(SlotPool pool) {
-        return pool instanceof DeviceSlotPool d ? new Caches() {
-            public MemorySegment keys(int layer) {
-                return d.keys(layer);
-            }
-
-            public MemorySegment values(int layer) {
-                return d.values(layer);
-            }
-        } : new Caches() {
-            public MemorySegment keys(int layer) {
-                return ((KvSlotPool) pool).keys(layer);
-            }
-
-            public MemorySegment values(int layer) {
-                return ((KvSlotPool) pool).values(layer);
-            }
-        };
-    }
-
-    private static void forEach(SlotPool pool, Visit visit) {
-        Caches caches = caches(pool);
-        int d = llm.headDim();
-        for (int layer = 0; layer < llm.numLayers(); layer++) {
-            for (MemorySegment cache : new MemorySegment[] {caches.keys(layer), caches.values(layer)}) {
-                for (int slot = 0; slot < SLOTS; slot++) {
-                    for (int h = 0; h < llm.numKvHeads(); h++) {
-                        for (int pos = 0; pos < CAPACITY; pos++) {
-                            for (int i = 0; i < d; i++) {
-                                long index = (((long) slot * llm.numKvHeads() + h) * CAPACITY + pos) * d + i;
-                                visit.at(cache, index, slot, pos);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    private static float get(MemorySegment cache, long index) {
-        return cache.getAtIndex(ValueLayout.JAVA_FLOAT, index);
+    private static void forEach(SlotPool pool, SlotPoolFixture.Visit visit) {
+        SlotPoolFixture.forEach(pool, llm, SLOTS, CAPACITY, visit);
     }
 
     /** Feeds {@code rows} sequences at slots [first, first + rows): row r has {@code past[r]} positions and adds {@code n[r]}. */
     private static void step(SlotPool pool, boolean decode, int first, int[] past, int[] n) throws Exception {
-        int width = 0;
-        for (int x : n) {
-            width = Math.max(width, x);
-        }
-        int total = 0;
-        for (int r = 0; r < past.length; r++) {
-            for (int i = 0; i < width; i++) {
-                graph.speechEmbedding(100 + r * 7 + i, pool.embeds(), (r * width + i) * llm.hiddenSize());
-                pool.position(r * width + i, past[r] + i);
-            }
-            pool.seqlen(r, past[r] + n[r] - 1);
-            pool.lastIndex(r, n[r] - 1);
-            total = Math.max(total, past[r] + n[r]);
-        }
-        pool.total(total);
+        int width = SlotPoolFixture.writeInputs(graph, pool, past, n);
         pool.step(decode, first, past.length, width);
     }
 
