@@ -1,7 +1,6 @@
 package io.cosyvoice.api;
 
 import io.cosyvoice.audio.DecodedAudio;
-import io.cosyvoice.engine.NpyFile;
 import io.cosyvoice.support.Db;
 import io.cosyvoice.support.TestServer;
 import io.vertx.core.Vertx;
@@ -47,8 +46,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class EngineApiTest {
 
-    static final Path GOLDEN = Path.of("models/reference/golden");
-    static final String PROMPT_TEXT = "希望你以后能够做得比我还好哟。";
+    static final Path GOLDEN = SpeechTestSupport.GOLDEN;
+    static final String PROMPT_TEXT = SpeechTestSupport.PROMPT_TEXT;
 
     private static TestServer server;
     private static String voice;
@@ -57,8 +56,7 @@ class EngineApiTest {
     @BeforeAll
     static void start() throws Exception {
         server = TestServer.withEngine(Map.of());
-        voice = server.uploadOk("prompt.wav", Files.readAllBytes(Path.of("models/reference/prompt.wav")), PROMPT_TEXT)
-                .getString("id");
+        voice = SpeechTestSupport.uploadPromptVoice(server);
         vertx = Vertx.vertx();
     }
 
@@ -101,17 +99,7 @@ class EngineApiTest {
 
     @Test
     void nonStreamingZeroShotReproducesTheGoldenAudio() throws Exception {
-        JsonObject golden = new JsonObject(Files.readString(GOLDEN.resolve("zero_shot/case.json")));
-        JsonObject inputs = golden.getJsonObject("inputs");
-        DecodedAudio audio = speak(input("fast_replication", inputs.getString("text")).put("seed", inputs.getLong("seed")), "wav");
-        float[] expected = NpyFile.map(GOLDEN.resolve("zero_shot/audio.npy")).toArray();
-        assertEquals(expected.length, audio.samples().length, "sample count");
-        double worst = 0;
-        for (int i = 0; i < expected.length; i++) {
-            worst = Math.max(worst, Math.abs(expected[i] - audio.samples()[i]));
-        }
-        // the goldens' 5e-3, plus 16-bit quantisation of the WAV
-        assertTrue(worst < 5e-3 + 2.0 / 32768, "max abs difference " + worst);
+        SpeechTestSupport.assertSpeaksTheZeroShotGolden(server, voice);
     }
 
     @ParameterizedTest
@@ -250,8 +238,7 @@ class EngineApiTest {
     void aFullEngineAnswers429AndAClosedClientFreesItsWorker() throws Exception {
         try (TestServer small = TestServer.withEngine(Map.of("COSYVOICE_ENGINE_WORKERS", "1",
                 "COSYVOICE_ENGINE_QUEUE_SIZE", "0"))) {
-            String id = small.uploadOk("prompt.wav", Files.readAllBytes(Path.of("models/reference/prompt.wav")), PROMPT_TEXT)
-                    .getString("id");
+            String id = SpeechTestSupport.uploadPromptVoice(small);
             // a duplex task whose text never ends holds the only worker
             WebSocketClient client = vertx.createWebSocketClient();
             WebSocket socket = client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(small.port())
@@ -327,8 +314,7 @@ class EngineApiTest {
             alone.add(decode(audio(events(response.bodyAsString())), "wav", 24000).samples());
         }
         try (TestServer batched = TestServer.withEngine(Map.of("COSYVOICE_ENGINE_VOCODER_BATCHING", "true"))) {
-            String batchedVoice = batched.uploadOk("prompt.wav", Files.readAllBytes(Path.of("models/reference/prompt.wav")),
-                    PROMPT_TEXT).getString("id");
+            String batchedVoice = SpeechTestSupport.uploadPromptVoice(batched);
             for (int round = 0; round < 2; round++) {
                 List<io.vertx.core.Future<HttpResponse<Buffer>>> together = new ArrayList<>();
                 for (int i = 0; i < texts.length; i++) {

@@ -8,8 +8,6 @@ import io.vertx.ext.web.client.HttpResponse;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
@@ -42,8 +40,7 @@ class EngineDeadlineTest {
         // one worker and no queue: a job that kept its place after the deadline would make the next one 429
         server = TestServer.withEngine(Map.of("COSYVOICE_ENGINE_DEADLINE", deadline,
                 "COSYVOICE_ENGINE_WORKERS", "1", "COSYVOICE_ENGINE_QUEUE_SIZE", "0"));
-        return server.uploadOk("prompt.wav", Files.readAllBytes(Path.of("models/reference/prompt.wav")), EngineApiTest.PROMPT_TEXT)
-                .getString("id");
+        return SpeechTestSupport.uploadPromptVoice(server);
     }
 
     @Test

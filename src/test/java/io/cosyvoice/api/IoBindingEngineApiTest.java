@@ -2,21 +2,15 @@ package io.cosyvoice.api;
 
 import static io.cosyvoice.api.SpeechTestSupport.audio;
 import static io.cosyvoice.api.SpeechTestSupport.body;
-import static io.cosyvoice.api.SpeechTestSupport.decode;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.cosyvoice.audio.DecodedAudio;
-import io.cosyvoice.engine.NpyFile;
 import io.cosyvoice.support.TestServer;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -37,8 +31,7 @@ class IoBindingEngineApiTest {
     @BeforeAll
     static void start() throws Exception {
         server = TestServer.withEngine(Map.of("COSYVOICE_ENGINE_KV_BINDING", "iobinding"));
-        voice = server.uploadOk("prompt.wav", Files.readAllBytes(Path.of("models/reference/prompt.wav")), EngineApiTest.PROMPT_TEXT)
-                .getString("id");
+        voice = SpeechTestSupport.uploadPromptVoice(server);
     }
 
     @AfterAll
@@ -53,18 +46,7 @@ class IoBindingEngineApiTest {
 
     @Test
     void zeroShotReproducesTheGoldenAudio() throws Exception {
-        JsonObject inputs = new JsonObject(Files.readString(EngineApiTest.GOLDEN.resolve("zero_shot/case.json"))).getJsonObject("inputs");
-        HttpResponse<Buffer> response = server.speech(body(input(inputs.getString("text"), inputs.getLong("seed")), false));
-        assertEquals(200, response.statusCode(), response.bodyAsString());
-        DecodedAudio audio = decode(audio(List.of(response.bodyAsJsonObject())), "wav", 24000);
-        float[] expected = NpyFile.map(EngineApiTest.GOLDEN.resolve("zero_shot/audio.npy")).toArray();
-        assertEquals(expected.length, audio.samples().length, "sample count");
-        double worst = 0;
-        for (int i = 0; i < expected.length; i++) {
-            worst = Math.max(worst, Math.abs(expected[i] - audio.samples()[i]));
-        }
-        // the goldens' 5e-3, plus 16-bit quantisation of the WAV
-        assertTrue(worst < 5e-3 + 2.0 / 32768, "max abs difference " + worst);
+        SpeechTestSupport.assertSpeaksTheZeroShotGolden(server, voice);
     }
 
     @Test

@@ -12,8 +12,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -47,8 +45,7 @@ class MetricsEngineApiTest {
         // without the batcher every job is one LLM sequence stepping alone: its accounting is exact
         server = TestServer.withEngine(Map.of("COSYVOICE_ENGINE_WORKERS", "1", "COSYVOICE_ENGINE_QUEUE_SIZE", "0",
                 "COSYVOICE_ENGINE_BATCHING", "false"));
-        voice = server.uploadOk("prompt.wav", Files.readAllBytes(Path.of("models/reference/prompt.wav")), EngineApiTest.PROMPT_TEXT)
-                .getString("id");
+        voice = SpeechTestSupport.uploadPromptVoice(server);
         vertx = Vertx.vertx();
     }
 

@@ -343,8 +343,7 @@ class OpenAiSpeechSdkTest {
         Vertx vertx = Vertx.vertx();
         try (TestServer small = TestServer.withEngine(Map.of("COSYVOICE_ENGINE_WORKERS", "1", "COSYVOICE_ENGINE_QUEUE_SIZE", "0"))) {
             OpenAIClient smallClient = sdk(small, TestServer.TOKEN);
-            String id = small.uploadOk("prompt.wav", Files.readAllBytes(Path.of("models/reference/prompt.wav")),
-                    EngineApiTest.PROMPT_TEXT).getString("id");
+            String id = SpeechTestSupport.uploadPromptVoice(small);
             // a duplex task whose text never ends holds the only worker
             WebSocketClient ws = vertx.createWebSocketClient();
             WebSocket socket = ws.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(small.port())

@@ -36,8 +36,7 @@ class QuantizedEngineApiTest {
     @BeforeAll
     static void start() throws Exception {
         server = TestServer.withEngine(Map.of("COSYVOICE_MODEL_DIR", TINY_INT4.toString()));
-        voice = server.uploadOk("prompt.wav", Files.readAllBytes(Path.of("models/reference/prompt.wav")),
-                "希望你以后能够做得比我还好哟。").getString("id");
+        voice = SpeechTestSupport.uploadPromptVoice(server);
     }
 
     @AfterAll
