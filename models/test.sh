@@ -18,6 +18,11 @@ if [ "${COSYVOICE_SKIP_PYTHON_TESTS:-}" = "1" ]; then
   skip "COSYVOICE_SKIP_PYTHON_TESTS=1"
 fi
 command -v python3 >/dev/null || skip "no python3 on PATH"
+# Machines of this project reach no public Python index: take the machine's local package mirror
+# when it has one, so pip does not spend minutes retrying an index it cannot reach.
+if [ -z "${PIP_INDEX_URL:-}" ] && [ -d /opt/pypi/simple ]; then
+  export PIP_INDEX_URL=file:///opt/pypi/simple
+fi
 if [ ! -x "$PY" ] || ! "$PY" -c "import torch, onnx, onnxruntime, tokenizers, transformers, pytest" 2>/dev/null; then
   echo "models/test.sh: installing models/requirements.txt into models/$VENV"
   python3 -m venv "$VENV" || skip "python3 -m venv failed (Debian: apt-get install python3-venv)"

@@ -16,6 +16,8 @@ OUT=target/perf
 mkdir -p "$OUT"
 
 PY=models/.venv/bin/python
+# no public Python index is reachable here: the machine's local mirror, when it has one
+if [ -z "${PIP_INDEX_URL:-}" ] && [ -d /opt/pypi/simple ]; then export PIP_INDEX_URL=file:///opt/pypi/simple; fi
 if [ ! -x "$PY" ]; then
   python3 -m venv models/.venv && "$PY" -m pip install -q -r models/requirements.txt
 fi
