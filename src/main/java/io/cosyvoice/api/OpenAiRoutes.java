@@ -20,7 +20,6 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 
-import java.util.Base64;
 import java.util.List;
 
 /**
@@ -183,8 +182,8 @@ final class OpenAiRoutes {
             begin();
             request.audioWritten();
             if (speech.sse()) {
-                event(new JsonObject().put("type", "speech.audio.delta")
-                        .put("audio", Base64.getEncoder().encodeToString(bytes)));
+                response.write(AudioJson.buffer("data: ", new JsonObject().put("type", "speech.audio.delta")
+                        .put("audio", AudioJson.AUDIO), bytes, "\n\n"));
             } else {
                 response.write(Buffer.buffer(bytes));
             }

@@ -18,7 +18,6 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 
-import java.util.Base64;
 import java.util.List;
 import java.util.UUID;
 
@@ -88,17 +87,15 @@ final class SpeechRoutes {
             if (bitRate != null) {
                 ctx.response().putHeader("X-Audio-Bit-Rate", bitRate);
             }
-            JsonObject audio = new JsonObject().put("id", UUID.randomUUID().toString())
-                    .put("data", Base64.getEncoder().encodeToString(file.getBytes()));
+            JsonObject audio = new JsonObject().put("id", UUID.randomUUID().toString()).put("data", AudioJson.AUDIO);
             if (file.length() > 0) {
                 request.audioWritten();
             }
             ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                    .end(new JsonObject()
+                    .end(AudioJson.buffer("", new JsonObject()
                             .put("request_id", RequestIds.of(ctx))
                             .put("output", new JsonObject().put("finish_reason", null).put("audio", audio))
-                            .put("usage", file.length())
-                            .encode());
+                            .put("usage", file.length()), file.getBytes(), ""));
         }).failureHandler(failure -> ctx.fail(new ServiceException(failure.code(), failure.message())));
         job.open();
     }
@@ -164,8 +161,7 @@ final class SpeechRoutes {
             if (response.closed() || response.ended()) {
                 return;
             }
-            JsonObject audio = bytes == null ? null
-                    : new JsonObject().put("id", audioId).put("data", Base64.getEncoder().encodeToString(bytes));
+            JsonObject audio = bytes == null ? null : new JsonObject().put("id", audioId).put("data", AudioJson.AUDIO);
             if (bytes != null && bytes.length > 0) {
                 request.audioWritten();
             }
@@ -174,7 +170,8 @@ final class SpeechRoutes {
                     .put("output", new JsonObject().put("finish_reason", finishReason).put("audio", audio))
                     .put("usage", bytes == null ? 0 : bytes.length)
                     .put("error", error);
-            response.write("data: " + event.encode() + "\n\n");
+            response.write(bytes == null ? Buffer.buffer("data: " + event.encode() + "\n\n")
+                    : AudioJson.buffer("data: ", event, bytes, "\n\n"));
         }
     }
 }

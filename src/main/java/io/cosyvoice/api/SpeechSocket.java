@@ -22,7 +22,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.util.Base64;
 import java.util.List;
 
 /**
@@ -294,11 +293,13 @@ final class SpeechSocket {
                 firstChunk = false;
             }
             lastSentNanos = now;
-            send(event("result-generated", id, new JsonObject()
-                    .put("output", new JsonObject().put("audio", new JsonObject()
-                            .put("data", Base64.getEncoder().encodeToString(bytes))))
+            JsonObject message = event("result-generated", id, new JsonObject()
+                    .put("output", new JsonObject().put("audio", new JsonObject().put("data", AudioJson.AUDIO)))
                     .put("metrics", metrics)
-                    .put("usage", new JsonObject().put("characters", characters))));
+                    .put("usage", new JsonObject().put("characters", characters)));
+            if (!socket.isClosed()) {
+                socket.writeTextMessage(AudioJson.text(message, bytes));
+            }
         }
 
         private void finished() {
