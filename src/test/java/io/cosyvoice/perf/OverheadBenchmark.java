@@ -40,8 +40,14 @@ public final class OverheadBenchmark {
 
         String javaCommand = ProcessHandle.current().info().command().orElse("java");
         // the class path travels in CLASSPATH (ONNX Runtime dislikes long command lines)
-        ProcessBuilder builder = new ProcessBuilder(javaCommand, "-Xmx" + option(args, "--server-heap", "2g"),
-                "--enable-native-access=ALL-UNNAMED", OverheadServer.class.getName())
+        List<String> serverCommand = new java.util.ArrayList<>(List.of(javaCommand, "-Xmx" + option(args, "--server-heap", "2g"),
+                "--enable-native-access=ALL-UNNAMED"));
+        String serverJvm = option(args, "--server-jvm", "");
+        if (!serverJvm.isBlank()) {
+            serverCommand.addAll(Arrays.asList(serverJvm.trim().split("\\s+")));
+        }
+        serverCommand.add(OverheadServer.class.getName());
+        ProcessBuilder builder = new ProcessBuilder(serverCommand)
                 .redirectError(new File(option(args, "--server-log", "target/perf/overhead-server.log")));
         builder.environment().put("CLASSPATH", System.getProperty("java.class.path"));
         new File("target/perf").mkdirs();

@@ -85,6 +85,35 @@ public final class FakeSynthesisBackend extends VerticleBase {
         return 200 + Math.floorMod(sentence.hashCode(), 201);
     }
 
+    /**
+     * The chunks of a sentence's tone, made once per sentence: a stand-in for a model on another
+     * device should not spend the server's CPU (the overhead benchmark runs hundreds of streams).
+     * Shared arrays are safe: receivers never modify a chunk's samples.
+     */
+    private static List<float[]> tone(String sentence) {
+        List<float[]> cached = TONES.get(sentence);
+        if (cached != null) {
+            return cached;
+        }
+        int total = (int) Math.round(secondsFor(sentence) * SynthesisMessages.SAMPLE_RATE);
+        double hz = frequencyFor(sentence);
+        List<float[]> chunks = new java.util.ArrayList<>();
+        for (int start = 0; start < total; start += CHUNK_SAMPLES) {
+            float[] samples = new float[Math.min(CHUNK_SAMPLES, total - start)];
+            for (int i = 0; i < samples.length; i++) {
+                samples[i] = (float) (AMPLITUDE * Math.sin(2 * Math.PI * hz * (start + i) / SynthesisMessages.SAMPLE_RATE));
+            }
+            chunks.add(samples);
+        }
+        if (TONES.size() < MAX_CACHED_TONES) {
+            TONES.put(sentence, chunks);
+        }
+        return chunks;
+    }
+
+    private static final int MAX_CACHED_TONES = 256;
+    private static final ConcurrentHashMap<String, List<float[]>> TONES = new ConcurrentHashMap<>();
+
     private final class FakeJob {
         private final Job job;
         private final MessageConsumer<Object> input;
@@ -126,13 +155,7 @@ public final class FakeSynthesisBackend extends VerticleBase {
             for (String sentence : sentences) {
                 received.add(sentence);
                 int index = sentenceIndex++;
-                int total = (int) Math.round(secondsFor(sentence) * SynthesisMessages.SAMPLE_RATE);
-                double hz = frequencyFor(sentence);
-                for (int start = 0; start < total; start += CHUNK_SAMPLES) {
-                    float[] samples = new float[Math.min(CHUNK_SAMPLES, total - start)];
-                    for (int i = 0; i < samples.length; i++) {
-                        samples[i] = (float) (AMPLITUDE * Math.sin(2 * Math.PI * hz * (start + i) / SynthesisMessages.SAMPLE_RATE));
-                    }
+                for (float[] samples : tone(sentence)) {
                     ready.add(new Chunk(-1, index, samples, 0.01));
                 }
                 if (sentence.contains(FAIL_WORD)) {
