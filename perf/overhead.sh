@@ -5,6 +5,8 @@
 #   perf/overhead.sh                                   # everything, about 2 minutes
 #   perf/overhead.sh --seconds 5 --concurrency 1,16 --idle 1000   # a quicker look
 #   perf/overhead.sh --pace-ms 0   # N streams back to back: saturation (CPU-bound queueing), not overhead
+#   perf/overhead.sh --server-cpus 0 --client-cpus 1   # the load generator off the server's core
+#   perf/overhead.sh --burst       # the N streams start together: every request arrives in a burst of N
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=target/perf
@@ -16,4 +18,10 @@ mvn -q -DskipTests -Dexec.skip test-compile dependency:build-classpath -Dmdep.ou
 JAVA="$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)"
 JAVA="${JAVA:-java}"
 export CLASSPATH="target/classes:target/test-classes:$(cat "$OUT/classpath.txt")"
-"$JAVA" -Xmx1g --enable-native-access=ALL-UNNAMED io.cosyvoice.perf.OverheadBenchmark "$@" | tee "$OUT/overhead.md"
+# --client-cpus 1 --server-cpus 0: the load generator and the server on separate cores
+PIN=()
+args=("$@")
+for ((i = 0; i + 1 < ${#args[@]}; i++)); do
+  if [[ "${args[i]}" == --client-cpus ]]; then PIN=(taskset -c "${args[i + 1]}"); fi
+done
+"${PIN[@]}" "$JAVA" -Xmx1g --enable-native-access=ALL-UNNAMED io.cosyvoice.perf.OverheadBenchmark "$@" | tee "$OUT/overhead.md"

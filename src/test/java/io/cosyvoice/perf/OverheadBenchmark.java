@@ -2,6 +2,7 @@ package io.cosyvoice.perf;
 
 import io.cosyvoice.perf.OverheadClient.Result;
 import io.cosyvoice.perf.OverheadClient.Transport;
+import io.cosyvoice.synthesis.FakeSynthesisBackend;
 import io.vertx.core.http.WebSocket;
 
 import java.io.BufferedReader;
@@ -35,13 +36,19 @@ public final class OverheadBenchmark {
         int[] levels = Arrays.stream(option(args, "--concurrency", "1,256").split(",")).mapToInt(Integer::parseInt).toArray();
         int idle = Integer.parseInt(option(args, "--idle", "10000"));
         long paceMs = Long.parseLong(option(args, "--pace-ms", "200"));
+        boolean burst = java.util.List.of(args).contains("--burst");
         List<Transport> transports = Arrays.stream(option(args, "--transports", "http,sse,websocket").split(","))
                 .map(t -> Transport.valueOf(t.toUpperCase(Locale.ROOT))).toList();
 
         String javaCommand = ProcessHandle.current().info().command().orElse("java");
         // the class path travels in CLASSPATH (ONNX Runtime dislikes long command lines)
-        List<String> serverCommand = new java.util.ArrayList<>(List.of(javaCommand, "-Xmx" + option(args, "--server-heap", "2g"),
-                "--enable-native-access=ALL-UNNAMED"));
+        List<String> serverCommand = new java.util.ArrayList<>();
+        String serverCpus = option(args, "--server-cpus", "");
+        if (!serverCpus.isEmpty()) {
+            // the server (and the PostgreSQL it starts) on these CPUs only; perf/overhead.sh pins the client by --client-cpus
+            serverCommand.addAll(List.of("taskset", "-c", serverCpus));
+        }
+        serverCommand.addAll(List.of(javaCommand, "-Xmx" + option(args, "--server-heap", "2g"), "--enable-native-access=ALL-UNNAMED"));
         String serverJvm = option(args, "--server-jvm", "");
         if (!serverJvm.isBlank()) {
             serverCommand.addAll(Arrays.asList(serverJvm.trim().split("\\s+")));
@@ -57,8 +64,9 @@ public final class OverheadBenchmark {
             String[] ready = awaitLine(fromServer, "READY").split(" ");
             int port = Integer.parseInt(ready[1]);
             try (OverheadClient client = new OverheadClient(port, ready[2], ready[3])) {
-                System.out.printf(Locale.ROOT, "server overhead: test backend, server pid %d, %d cores, loadavg %s, pace %d ms for more than one stream%n",
-                        child.pid(), Runtime.getRuntime().availableProcessors(), loadAverage(), paceMs);
+                System.out.printf(Locale.ROOT, "server overhead: test backend, server pid %d, %d cores, loadavg %s, pace %d ms for more than one stream,"
+                                + " starts %s%n", child.pid(), Runtime.getRuntime().availableProcessors(), loadAverage(), paceMs,
+                        burst ? "together (burst)" : "spread over one request's length");
                 System.out.println("| transport | streams | requests | errors | client TTFC p50 / p99 ms | backend TTFC p50 / p99 ms | overhead p50 / p99 ms |");
                 System.out.println("|---|---|---|---|---|---|---|");
                 for (int level : levels) {
@@ -66,11 +74,18 @@ public final class OverheadBenchmark {
                     // N streams are in flight as with a model, rather than N clients queueing for the CPU
                     long pace = level > 1 ? paceMs : 0;
                     String text = pace > 0 ? OverheadClient.LONG_TEXT : OverheadClient.SHORT_TEXT;
+                    // concurrent streams start spread over one request's length, as independent users would
+                    // arrive; --burst starts them together, so every request arrives in a burst of N
+                    long spreadMs = burst ? 0 : pace * FakeSynthesisBackend.chunksFor(List.of(text));
                     command(toServer, fromServer, "pace " + pace, "PACE");
+                    // JIT and connection pools, not counted; every path first, so none is measured while the
+                    // compiler still works on the code another one shares
                     for (Transport transport : transports) {
-                        client.run(transport, level, warmUp, text); // JIT and connection pools; not counted
+                        client.run(transport, level, warmUp, text, spreadMs);
+                    }
+                    for (Transport transport : transports) {
                         command(toServer, fromServer, "backend", "BACKEND");
-                        Result result = client.run(transport, level, seconds, text);
+                        Result result = client.run(transport, level, seconds, text, spreadMs);
                         String[] backend = command(toServer, fromServer, "backend", "BACKEND").split(" ");
                         // the JSON answer is the whole audio: its backend reference is the job's end
                         int at = transport == Transport.HTTP ? 4 : 1;

@@ -1,6 +1,7 @@
 package io.cosyvoice.perf;
 
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -73,8 +74,17 @@ final class OverheadClient implements AutoCloseable {
         this.webSockets = vertx.createWebSocketClient(new WebSocketClientOptions().setMaxConnections(100_000));
     }
 
-    /** {@code concurrency} streams, each sending requests back to back for {@code seconds}. */
+    /** {@code concurrency} streams, each sending requests back to back for {@code seconds}, all starting at once. */
     Result run(Transport transport, int concurrency, double seconds, String text) {
+        return run(transport, concurrency, seconds, text, 0);
+    }
+
+    /**
+     * {@code concurrency} streams, each sending requests back to back for {@code seconds}; their
+     * starts are spread evenly over {@code spreadMs}. Streams whose requests all take as long stay
+     * in step: started together, they would arrive as one burst per request forever.
+     */
+    Result run(Transport transport, int concurrency, double seconds, String text, long spreadMs) {
         ConcurrentLinkedQueue<Long> latencies = new ConcurrentLinkedQueue<>();
         AtomicLong errors = new AtomicLong();
         long deadline = System.nanoTime() + (long) (seconds * 1e9);
@@ -82,7 +92,8 @@ final class OverheadClient implements AutoCloseable {
         for (int i = 0; i < concurrency; i++) {
             Promise<Void> done = Promise.promise();
             streams.add(done.future());
-            vertx.runOnContext(v -> {
+            long startDelayMs = spreadMs * i / concurrency;
+            Handler<Void> start = v -> {
                 if (transport == Transport.WEBSOCKET) {
                     connect().onFailure(err -> {
                         errors.incrementAndGet();
@@ -91,7 +102,12 @@ final class OverheadClient implements AutoCloseable {
                 } else {
                     loop(transport, text, latencies, errors, deadline, done);
                 }
-            });
+            };
+            if (startDelayMs > 0) {
+                vertx.setTimer(startDelayMs, t -> start.handle(null));
+            } else {
+                vertx.runOnContext(start);
+            }
         }
         try {
             Future.join(streams).await(REQUEST_TIMEOUT_MS + (long) (seconds * 1000) + 10_000, TimeUnit.MILLISECONDS);
