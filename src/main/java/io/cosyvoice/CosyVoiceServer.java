@@ -152,7 +152,8 @@ public final class CosyVoiceServer {
             Optional<ClusterBackends> cluster = clusterBackends.result();
             Backends backends = cluster.<Backends>map(b -> b).orElse(Backends.SINGLE_PROCESS);
             VoiceLibrary library = servesApi
-                    ? new VoiceLibrary(vertx, db.orElseThrow().pool(), store.orElseThrow(), new BackendPromptSource(vertx, backends))
+                    ? new VoiceLibrary(vertx, db.orElseThrow().pool(), store.orElseThrow(), new BackendPromptSource(vertx, backends),
+                            config.database().promptCacheBytes())
                     : null;
             List<ReadinessCheck> readiness = new ArrayList<>();
             db.ifPresent(d -> readiness.add(new ReadinessCheck("database", d.describe(), d::check)));

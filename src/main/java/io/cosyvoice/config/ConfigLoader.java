@@ -48,6 +48,7 @@ public final class ConfigLoader {
         DATA_DIR("data.dir", "COSYVOICE_DATA_DIR"),
         DATABASE_URL("database.url", "COSYVOICE_DATABASE_URL"),
         DATABASE_POOL_SIZE("database.pool-size", "COSYVOICE_DATABASE_POOL_SIZE"),
+        DATABASE_PROMPT_CACHE_BYTES("database.prompt-cache-bytes", "COSYVOICE_DATABASE_PROMPT_CACHE_BYTES"),
         STORAGE_URL("storage.url", "COSYVOICE_STORAGE_URL"),
         S3_ENDPOINT("s3.endpoint", "COSYVOICE_S3_ENDPOINT"),
         S3_REGION("s3.region", "COSYVOICE_S3_REGION"),
@@ -210,7 +211,8 @@ public final class ConfigLoader {
                     tls());
             Path dataDir = path(Setting.DATA_DIR).orElse(Path.of("data")).toAbsolutePath().normalize();
             var database = new DatabaseConfig(databaseUrl(),
-                    integer(Setting.DATABASE_POOL_SIZE, 1, 1000).orElse(DatabaseConfig.DEFAULTS.poolSize()));
+                    integer(Setting.DATABASE_POOL_SIZE, 1, 1000).orElse(DatabaseConfig.DEFAULTS.poolSize()),
+                    longInteger(Setting.DATABASE_PROMPT_CACHE_BYTES, 0, 1L << 40).orElse(DatabaseConfig.DEFAULTS.promptCacheBytes()));
             var storage = new StorageConfig(storageUrl(dataDir), s3Endpoint(), text(Setting.S3_REGION),
                     bool(Setting.S3_PATH_STYLE).orElse(false));
             Optional<Path> modelDir = path(Setting.MODEL_DIR).map(p -> p.toAbsolutePath().normalize());

@@ -21,8 +21,11 @@ public final class BackendPromptSource implements PromptFeatureSource {
     /** Analysing 30 s of audio takes well under a second; the rest is room for a busy backend. */
     private static final long PROMPT_TIMEOUT_MS = 60_000;
 
+    static final long VERSION_TTL_NANOS = 5_000_000_000L;
+
     private final Vertx vertx;
     private final Backends backends;
+    private volatile KnownVersion known;
 
     public BackendPromptSource(Vertx vertx) {
         this(vertx, Backends.SINGLE_PROCESS);
@@ -48,9 +51,25 @@ public final class BackendPromptSource implements PromptFeatureSource {
                 .recover(err -> Future.succeededFuture(Optional.empty()));
     }
 
+    /**
+     * The backends' model version, asked at most every {@link #VERSION_TTL_NANOS}: every synthesis
+     * needs it to pick its voice's features, and asking each time would add an event-bus round
+     * trip (across the network in a cluster) to every request. A backend with another version
+     * refuses the job with "try again", so a version change costs at most a few seconds of retries.
+     */
     @Override
     public Future<Optional<String>> modelVersion() {
-        return engineInfo().map(info -> info.map(EngineInfo::modelVersion));
+        KnownVersion known = this.known;
+        if (known != null && System.nanoTime() - known.askedAt() < VERSION_TTL_NANOS) {
+            return Future.succeededFuture(Optional.of(known.version()));
+        }
+        return engineInfo().map(info -> {
+            this.known = info.map(i -> new KnownVersion(i.modelVersion(), System.nanoTime())).orElse(null);
+            return info.map(EngineInfo::modelVersion);
+        });
+    }
+
+    private record KnownVersion(String version, long askedAt) {
     }
 
     @Override

@@ -56,23 +56,29 @@ public final class VoiceLibrary {
     private final BlobStore blobs;
     private final Duration abandonedAfter;
     private final PromptFeatureSource prompts;
+    private final PromptCache promptCache;
 
-    VoiceLibrary(Vertx vertx, Pool pool, BlobStore blobs, Duration abandonedAfter, PromptFeatureSource prompts) {
+    VoiceLibrary(Vertx vertx, Pool pool, BlobStore blobs, Duration abandonedAfter, PromptFeatureSource prompts,
+                 long promptCacheBytes) {
         this.vertx = vertx;
         this.pool = pool;
         this.prompts = prompts;
+        this.promptCache = new PromptCache(promptCacheBytes);
         this.repository = new ReferenceAudioRepository(pool);
         this.blobs = blobs;
         this.abandonedAfter = abandonedAfter;
     }
 
     VoiceLibrary(Vertx vertx, Pool pool, BlobStore blobs, Duration abandonedAfter) {
-        this(vertx, pool, blobs, abandonedAfter, PromptFeatureSource.NONE);
+        this(vertx, pool, blobs, abandonedAfter, PromptFeatureSource.NONE, 0);
     }
 
-    /** @param prompts computes prompt features (the synthesis backend); {@link PromptFeatureSource#NONE} for none */
-    public VoiceLibrary(Vertx vertx, Pool pool, BlobStore blobs, PromptFeatureSource prompts) {
-        this(vertx, pool, blobs, ABANDONED_AFTER, prompts);
+    /**
+     * @param prompts          computes prompt features (the synthesis backend); {@link PromptFeatureSource#NONE} for none
+     * @param promptCacheBytes how much of the features read from the database to keep in memory; 0 for none
+     */
+    public VoiceLibrary(Vertx vertx, Pool pool, BlobStore blobs, PromptFeatureSource prompts, long promptCacheBytes) {
+        this(vertx, pool, blobs, ABANDONED_AFTER, prompts, promptCacheBytes);
     }
 
     /** Validates, stores and registers an upload; completes with the visible record. */
@@ -124,6 +130,7 @@ public final class VoiceLibrary {
     }
 
     private Future<Void> savePromptFeatures(ReferenceAudio audio, PromptFeatures features) {
+        promptCache.put(audio.id(), features);
         return repository.savePromptFeatures(audio.id(), features)
                 .onFailure(err -> log.atWarn().addKeyValue("id", audio.id()).addKeyValue("cause", err.toString())
                         .log("could not keep prompt features; they will be computed again at the first synthesis"))
@@ -131,17 +138,22 @@ public final class VoiceLibrary {
     }
 
     /**
-     * The prompt features of a voice for the running model: stored ones when this model version
-     * made them, otherwise computed now from the stored audio and kept. Empty when no backend is
-     * reachable (then there is nothing to synthesise with anyway).
+     * The prompt features of a voice for the running model: kept in memory, else stored ones when
+     * this model version made them, else computed now from the stored audio and kept. Empty when
+     * no backend is reachable (then there is nothing to synthesise with anyway).
      */
     public Future<Optional<PromptFeatures>> promptFeatures(ReferenceAudio audio) {
         return prompts.modelVersion().compose(version -> {
             if (version.isEmpty()) {
                 return Future.succeededFuture(Optional.empty());
             }
+            Optional<PromptFeatures> kept = promptCache.get(audio.id(), version.get());
+            if (kept.isPresent()) {
+                return Future.succeededFuture(kept);
+            }
             return repository.findPromptFeatures(audio.id(), version.get())
                     .recover(err -> Future.failedFuture(databaseFailure("read prompt features", err)))
+                    .onSuccess(found -> found.ifPresent(features -> promptCache.put(audio.id(), features)))
                     .compose(found -> found.isPresent() ? Future.succeededFuture(found)
                             : audio(audio)
                                     .compose(bytes -> vertx.executeBlocking(() -> decodeStored(audio, bytes), false))
@@ -308,7 +320,10 @@ public final class VoiceLibrary {
                                         .map(audio))
                                 .orElseGet(() -> Future.failedFuture(notFound(id)))))
                 .recover(err -> Future.failedFuture(err instanceof ServiceException ? err : databaseFailure("delete reference audio", err)))
-                .onSuccess(audio -> log.atInfo().addKeyValue("id", id).log("reference audio deleted"));
+                .onSuccess(audio -> {
+                    promptCache.remove(id);
+                    log.atInfo().addKeyValue("id", id).log("reference audio deleted");
+                });
     }
 
     /** Removes uploads abandoned mid-way (object first, then row); completes with how many. */

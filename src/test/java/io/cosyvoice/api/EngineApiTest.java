@@ -211,6 +211,29 @@ class EngineApiTest {
     }
 
     @Test
+    void aVoicesFeaturesAreKeptInMemoryAndWithoutTheCacheComputedAgainWhenTheirRowIsGone() throws Exception {
+        String fresh = SpeechTestSupport.uploadPromptVoice(server);
+        String rows = "SELECT count(*)::text FROM prompt_features WHERE reference_audio_id = '" + fresh + "'";
+        assertEquals(List.of("1"), Db.column(server.databaseUrl().orElseThrow(), rows));
+        Db.execute(server.databaseUrl().orElseThrow(), "DELETE FROM prompt_features WHERE reference_audio_id = '" + fresh + "'");
+        JsonObject input = input("fast_replication", "你好。").put("reference_audio_id", fresh).put("seed", 1);
+        HttpResponse<Buffer> cached = server.speech(body(input, false));
+        assertEquals(200, cached.statusCode(), cached.bodyAsString());
+        // served from memory: nothing was read, so nothing was found missing and computed again
+        assertEquals(List.of("0"), Db.column(server.databaseUrl().orElseThrow(), rows));
+
+        Map<String, String> env = new java.util.HashMap<>(server.env());
+        env.put("COSYVOICE_DATABASE_PROMPT_CACHE_BYTES", "0");
+        try (TestServer uncached = TestServer.start(env, false)) {
+            HttpResponse<Buffer> computed = uncached.speech(body(input, false));
+            assertEquals(200, computed.statusCode(), computed.bodyAsString());
+            assertEquals(List.of("1"), Db.column(server.databaseUrl().orElseThrow(), rows));
+            // the same features either way: the same seeded audio
+            assertArrayEquals(audio(List.of(cached.bodyAsJsonObject())), audio(List.of(computed.bodyAsJsonObject())));
+        }
+    }
+
+    @Test
     void anotherModelVersionComputesTheVoicesFeaturesAgain(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         // a copy of the twin that calls itself another version: what an upgraded model looks like to the server
         Path copy = dir.resolve("model");

@@ -147,6 +147,14 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void promptCacheBudget() {
+        assertEquals(64L << 20, ConfigLoader.load(Map.of(), Optional.empty()).database().promptCacheBytes());
+        assertEquals(0, ConfigLoader.load(Map.of("COSYVOICE_DATABASE_PROMPT_CACHE_BYTES", "0"), Optional.empty())
+                .database().promptCacheBytes());
+        assertMessage(Map.of("COSYVOICE_DATABASE_PROMPT_CACHE_BYTES", "-1"), null, "COSYVOICE_DATABASE_PROMPT_CACHE_BYTES");
+    }
+
+    @Test
     void aMalformedDatabaseUrlIsNamedWithoutRepeatingThePassword() {
         ConfigException e = assertThrows(ConfigException.class,
                 () -> ConfigLoader.load(Map.of("COSYVOICE_DATABASE_URL", "mysql://u:s3cret@h/db"), Optional.empty()));

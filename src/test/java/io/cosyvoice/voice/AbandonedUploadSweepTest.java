@@ -41,7 +41,7 @@ class AbandonedUploadSweepTest {
     void open() throws Exception {
         vertx = Vertx.vertx();
         url = SharedPostgres.newDatabaseUrl();
-        database = Database.open(vertx, new DatabaseConfig(Optional.of(url), 2), Path.of("unused")).await(60, TimeUnit.SECONDS);
+        database = Database.open(vertx, new DatabaseConfig(Optional.of(url), 2, 0), Path.of("unused")).await(60, TimeUnit.SECONDS);
         blobs = BlobStore.open(vertx, StorageConfig.directory(TestServer.tempDir("sweep-store"))).await(10, TimeUnit.SECONDS);
     }
 
