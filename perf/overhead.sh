@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Server overhead (issue 7): time to first chunk over HTTP JSON, SSE and WebSocket minus the backend's
 # own, at 1 and 256 concurrent streams, and the heap 10,000 idle WebSocket connections hold.
-# The server runs in a child JVM with the test synthesis backend (no model); loopback only; it stops by itself.
+# The server runs in a child JVM with the test synthesis backend (no model, but a model version, so voices'
+# prompt features are looked up as in production); loopback only; it stops by itself.
 #   perf/overhead.sh                                   # everything, about 2 minutes
 #   perf/overhead.sh --seconds 5 --concurrency 1,16 --idle 1000   # a quicker look
 #   perf/overhead.sh --pace-ms 0   # N streams back to back: saturation (CPU-bound queueing), not overhead
 #   perf/overhead.sh --server-cpus 0 --client-cpus 1   # the load generator off the server's core
 #   perf/overhead.sh --burst       # the N streams start together: every request arrives in a burst of N
+#   perf/overhead.sh --server-env COSYVOICE_DATABASE_PROMPT_CACHE_BYTES=0   # server settings (KEY=VALUE,...)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=target/perf

@@ -21,7 +21,8 @@ import java.util.concurrent.TimeUnit;
  * streams; and the heap 10,000 idle WebSocket connections hold. The server runs in a child JVM
  * ({@link OverheadServer}) with the test synthesis backend, which makes its first chunk within
  * microseconds, so what the client waits for is the server's own work: HTTP parsing, auth, the
- * voice lookup in PostgreSQL, text preparation, the event-bus hop, encoding and writing. Overhead
+ * voice lookup in PostgreSQL and its prompt features (the backend says it runs a model version),
+ * text preparation, the event-bus hop, encoding and writing. Overhead
  * is the client's percentile minus the backend's (its own time to first chunk, or to the end for
  * the non-streaming answer); the two are not paired per request, and the backend's is a fraction
  * of a millisecond. One stream sends requests back to back; with more, the backend paces its
@@ -54,6 +55,10 @@ public final class OverheadBenchmark {
             serverCommand.addAll(Arrays.asList(serverJvm.trim().split("\\s+")));
         }
         serverCommand.add(OverheadServer.class.getName());
+        String serverEnv = option(args, "--server-env", ""); // KEY=VALUE,KEY=VALUE: server settings
+        if (!serverEnv.isBlank()) {
+            serverCommand.addAll(Arrays.asList(serverEnv.split(",")));
+        }
         ProcessBuilder builder = new ProcessBuilder(serverCommand)
                 .redirectError(new File(option(args, "--server-log", "target/perf/overhead-server.log")));
         builder.environment().put("CLASSPATH", System.getProperty("java.class.path"));

@@ -2,6 +2,7 @@ package io.cosyvoice.perf;
 
 import io.cosyvoice.audio.TestAudio;
 import io.cosyvoice.support.TestServer;
+import io.cosyvoice.synthesis.FakeSynthesisBackend;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -13,7 +14,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 /**
  * The server side of the overhead benchmark, in a JVM of its own so that its heap holds the
  * server only: the real server (embedded PostgreSQL, file storage, real HTTP) with the test
- * synthesis backend, which answers every job at once. It prints {@code READY <port> <token>
+ * synthesis backend, which answers every job at once; its arguments ({@code KEY=VALUE}) are server
+ * settings. It prints {@code READY <port> <token>
  * <voice id>}, then obeys one command per line on stdin:
  * <ul>
  *   <li>{@code heap}: a full GC, then {@code HEAP <bytes of heap in use>};</li>
@@ -34,14 +36,19 @@ public final class OverheadServer {
         java.io.PrintStream protocol = System.out;
         System.setOut(System.err);
         Map<String, String> env = TestServer.defaults();
+        for (String setting : args) { // KEY=VALUE: a server setting (e.g. COSYVOICE_DATABASE_PROMPT_CACHE_BYTES=0)
+            env.put(setting.substring(0, setting.indexOf('=')), setting.substring(setting.indexOf('=') + 1));
+        }
         env.put("COSYVOICE_WEBSOCKET_IDLE_TIMEOUT", "30m"); // the idle crowd must stay while it is weighed
         env.put("COSYVOICE_LOG_LEVEL", "WARN");
         ConcurrentLinkedQueue<Long> backendFirstChunk = new ConcurrentLinkedQueue<>();
         ConcurrentLinkedQueue<Long> backendEnd = new ConcurrentLinkedQueue<>();
-        try (TestServer server = TestServer.start(env)) {
+        // a backend with a model version: every synthesis looks up its voice's prompt features, as in production
+        try (TestServer server = TestServer.start(env, new FakeSynthesisBackend("overhead-1"))) {
             server.backend().firstChunkNanos = backendFirstChunk::add;
             server.backend().endNanos = backendEnd::add;
-            String voice = server.uploadOk("voice.wav", TestAudio.wav16(2.0, 16000), "希望你以后能够做得比我还好哟").getString("id");
+            // a 10 s voice: its features weigh what a typical voice's do (about 160 KB)
+            String voice = server.uploadOk("voice.wav", TestAudio.wav16(10.0, 16000), "希望你以后能够做得比我还好哟").getString("id");
             protocol.println("READY " + server.port() + " " + TestServer.TOKEN + " " + voice);
             protocol.flush();
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));

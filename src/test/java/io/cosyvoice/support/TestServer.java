@@ -79,12 +79,15 @@ public final class TestServer implements AutoCloseable {
     }
 
     public static TestServer start(Map<String, String> env, boolean withBackend) {
+        return start(env, withBackend ? new io.cosyvoice.synthesis.FakeSynthesisBackend() : null);
+    }
+
+    /** The server with this test synthesis backend (none when null) deployed beside it. */
+    public static TestServer start(Map<String, String> env, io.cosyvoice.synthesis.FakeSynthesisBackend backend) {
         ServerConfig config = ConfigLoader.load(env, Optional.empty());
         try {
             CosyVoiceServer server = CosyVoiceServer.start(config).await(120, TimeUnit.SECONDS);
-            io.cosyvoice.synthesis.FakeSynthesisBackend backend = null;
-            if (withBackend) {
-                backend = new io.cosyvoice.synthesis.FakeSynthesisBackend();
+            if (backend != null) {
                 server.vertx().deployVerticle(backend).await(30, TimeUnit.SECONDS);
             }
             return new TestServer(env, server, backend);

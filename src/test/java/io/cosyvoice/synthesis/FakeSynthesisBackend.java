@@ -51,16 +51,44 @@ public final class FakeSynthesisBackend extends VerticleBase {
     /** Told, per job that ended well, the nanoseconds from its first sentence's arrival to its end. */
     public volatile java.util.function.LongConsumer endNanos;
 
+    private final String modelVersion;
+
+    /** A backend without a model: voices get no prompt features. */
+    public FakeSynthesisBackend() {
+        this(null);
+    }
+
+    /**
+     * A backend that says it runs {@code modelVersion} and makes prompt features of a real model's
+     * sizes (25 speech tokens and 50 mel frames of 80 bins a second), so that synthesis goes the
+     * production way: the voice's features looked up and sent with every job.
+     */
+    public FakeSynthesisBackend(String modelVersion) {
+        this.modelVersion = modelVersion;
+    }
+
     @Override
     public Future<?> start() {
         SynthesisMessages.registerCodecs(vertx);
-        return vertx.eventBus().<Job>consumer(SynthesisMessages.JOBS_ADDRESS, message -> {
+        Future<Void> jobs = vertx.eventBus().<Job>consumer(SynthesisMessages.JOBS_ADDRESS, message -> {
             Job job = message.body();
             FakeJob fake = new FakeJob(job);
             message.reply(new Accepted(fake.input.address(), false));
             started.incrementAndGet();
             fake.addText(job.sentences(), job.textComplete());
         }).completion();
+        if (modelVersion == null) {
+            return jobs;
+        }
+        return Future.all(jobs,
+                vertx.eventBus().consumer(SynthesisMessages.ENGINE_ADDRESS,
+                        m -> m.reply(new SynthesisMessages.EngineInfo(modelVersion, "test backend " + modelVersion, true))).completion(),
+                vertx.eventBus().<SynthesisMessages.PromptRequest>consumer(SynthesisMessages.PROMPT_ADDRESS, m -> {
+                    double seconds = m.body().samples().length / (double) m.body().sampleRate();
+                    int frames = Math.max(1, (int) Math.round(seconds * 50));
+                    m.reply(new io.cosyvoice.voice.PromptFeatures(modelVersion, new int[(int) Math.round(seconds * 25)],
+                            new float[192], new float[frames * 80], frames));
+                }).completion());
     }
 
     /** Seconds of audio the fake makes for one sentence. */
