@@ -135,7 +135,7 @@ public final class CosyVoiceServer {
                         : Future.succeededFuture(Optional.<BlobStore>empty()))
                 .onSuccess(store -> store.ifPresent(s -> undo.add(s::close)));
         Future<Optional<ClusterBackends>> clusterBackends = blobs.compose(store -> role == Role.FRONTEND
-                        ? ClusterBackends.start(vertx, node.orElseThrow()).map(Optional::of)
+                        ? ClusterBackends.start(vertx, node.orElseThrow(), metrics.cluster()).map(Optional::of)
                         : Future.succeededFuture(Optional.<ClusterBackends>empty()))
                 .onSuccess(found -> found.ifPresent(b -> undo.add(b::stop)));
         Future<Optional<RunningEngine>> engine = clusterBackends.compose(found -> role == Role.FRONTEND
@@ -160,7 +160,7 @@ public final class CosyVoiceServer {
             store.ifPresent(s -> readiness.add(new ReadinessCheck("storage", s.describe(), s::check)));
             running.ifPresent(r -> readiness.add(new ReadinessCheck("model", r.engine().describe(),
                     () -> r.backend().draining() ? Future.failedFuture("draining: shutting down") : Future.succeededFuture())));
-            cluster.ifPresent(b -> readiness.add(new ReadinessCheck("synthesis", "backends of the cluster", b::check)));
+            cluster.ifPresent(b -> readiness.add(new ReadinessCheck("synthesis", "backends of the cluster", b::check, b::detail)));
             var services = new HttpApiVerticle.Services(config.http().host(), port, config.http().shutdownTimeout(),
                     config.maxUploadBytes(), tokens.result(), config.http().webSocketIdleTimeout(),
                     config.http().synthesisStallTimeout(), library, readiness, metrics, backends, config.http().tls());

@@ -10,11 +10,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
  * {@code /health/live}: the process serves HTTP. {@code /health/ready}: every component answers
- * within a short timeout; 503 with the failing ones otherwise. No token needed.
+ * within a short timeout; 503 with the failing ones otherwise. A component may add a {@code detail}
+ * object of what it sees now (a frontend: the cluster's backends). No token needed.
  */
 final class HealthRoutes {
 
@@ -37,11 +39,15 @@ final class HealthRoutes {
         for (ReadinessCheck component : components) {
             long start = System.nanoTime();
             Future<Void> check = runCheck(component)
-                    .andThen(result -> results.put(component.name(), new JsonObject()
-                            .put("status", result.succeeded() ? "UP" : "DOWN")
-                            .put("description", component.description())
-                            .put("latency_ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start))
-                            .put("error", result.succeeded() ? null : String.valueOf(result.cause().getMessage()))));
+                    .andThen(result -> {
+                        JsonObject entry = new JsonObject()
+                                .put("status", result.succeeded() ? "UP" : "DOWN")
+                                .put("description", component.description())
+                                .put("latency_ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start))
+                                .put("error", result.succeeded() ? null : String.valueOf(result.cause().getMessage()));
+                        detail(component).ifPresent(detail -> entry.put("detail", detail));
+                        results.put(component.name(), entry);
+                    });
             checks.add(check);
         }
         Future.join(checks).onComplete(done -> {
@@ -60,6 +66,15 @@ final class HealthRoutes {
             check = Future.failedFuture(e);
         }
         return check.timeout(CHECK_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+    }
+
+    /** The component's detail; a failure to make it hides it and changes nothing else. */
+    private static Optional<JsonObject> detail(ReadinessCheck component) {
+        try {
+            return Optional.ofNullable(component.detail().get());
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
     }
 
     private static void send(RoutingContext ctx, int status, JsonObject body) {

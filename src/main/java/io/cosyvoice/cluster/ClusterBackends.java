@@ -2,38 +2,53 @@ package io.cosyvoice.cluster;
 
 import io.cosyvoice.error.ErrorCode;
 import io.cosyvoice.error.ServiceException;
+import io.cosyvoice.metrics.ClusterMetrics;
 import io.cosyvoice.synthesis.Backends;
 import io.cosyvoice.synthesis.SynthesisMessages;
 import io.cosyvoice.synthesis.SynthesisMessages.Capacity;
+import io.cosyvoice.synthesis.SynthesisMessages.EngineInfo;
+import io.cosyvoice.synthesis.SynthesisMessages.EngineQuery;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * The frontend's view of the cluster's backends, from the capacity they publish: each job goes to
  * the backend with the most free capacity (not round robin), counted against it until it reports
  * again. A backend that leaves the cluster, or stops reporting for {@link #REPORT_TIMEOUT_MS}, is
- * dropped at once and the streams it was running fail with a clear error.
+ * dropped at once and the streams it was running fail with a clear error. It asks each backend once
+ * which model it runs, and reports what it knows to readiness and to the metrics.
  */
 public final class ClusterBackends implements Backends {
 
     private static final Logger log = LoggerFactory.getLogger(ClusterBackends.class);
     /** Backends report at least every {@link CapacityAnnouncer#HEARTBEAT_MS}; this many ms of silence means gone. */
     static final long REPORT_TIMEOUT_MS = 5_000;
+    /** A backend that did not say which model it runs is asked again after this long. */
+    private static final long INFO_RETRY_NANOS = TimeUnit.SECONDS.toNanos(5);
+    private static final long INFO_TIMEOUT_MS = 5_000;
 
     private final Vertx vertx;
     private final String localNode;
+    private final Function<String, Optional<String>> memberAddress;
+    private final ClusterMetrics metrics;
+    private final long reportTimeoutMs;
     private final Map<String, Backend> backends = new ConcurrentHashMap<>();
     private MessageConsumer<Capacity> reports;
     private long sweepTimer;
@@ -46,6 +61,10 @@ public final class ClusterBackends implements Backends {
         int total;
         boolean draining;
         long reportedAt;
+        /** The model it runs, once it answered; asked when it first reports and retried while unknown. */
+        EngineInfo model;
+        boolean askingModel;
+        long modelAskedAt;
 
         Backend(String nodeId) {
             this.nodeId = nodeId;
@@ -65,19 +84,29 @@ public final class ClusterBackends implements Backends {
         }
     }
 
-    private ClusterBackends(Vertx vertx, String localNode) {
+    private ClusterBackends(Vertx vertx, String localNode, Function<String, Optional<String>> memberAddress,
+                            ClusterMetrics metrics, long reportTimeoutMs) {
         this.vertx = vertx;
         this.localNode = localNode;
+        this.memberAddress = memberAddress;
+        this.metrics = metrics;
+        this.reportTimeoutMs = reportTimeoutMs;
     }
 
     /** Starts listening to the backends' reports and to members leaving. */
-    public static Future<ClusterBackends> start(Vertx vertx, ClusterNode node) {
+    public static Future<ClusterBackends> start(Vertx vertx, ClusterNode node, ClusterMetrics metrics) {
+        return start(vertx, node.nodeId(), node::memberAddress, metrics, REPORT_TIMEOUT_MS)
+                .onSuccess(directory -> node.onNodeLeft(directory::left));
+    }
+
+    /** The directory alone; members leaving are told to {@link #left}. */
+    static Future<ClusterBackends> start(Vertx vertx, String localNode, Function<String, Optional<String>> memberAddress,
+                                         ClusterMetrics metrics, long reportTimeoutMs) {
         SynthesisMessages.registerCodecs(vertx);
-        ClusterBackends directory = new ClusterBackends(vertx, node.nodeId());
-        node.onNodeLeft(left -> directory.lost(left, "it left the cluster"));
+        ClusterBackends directory = new ClusterBackends(vertx, localNode, memberAddress, metrics, reportTimeoutMs);
         directory.reports = vertx.eventBus().consumer(SynthesisMessages.CAPACITY_ADDRESS,
                 message -> directory.report(message.body()));
-        directory.sweepTimer = vertx.setPeriodic(1000, t -> directory.dropSilent());
+        directory.sweepTimer = vertx.setPeriodic(Math.min(1000, reportTimeoutMs), t -> directory.dropSilent());
         return directory.reports.completion().map(directory);
     }
 
@@ -92,11 +121,12 @@ public final class ClusterBackends implements Backends {
     }
 
     private void report(Capacity capacity) {
-        Backend backend = backends.computeIfAbsent(capacity.nodeId(), id -> {
-            log.atInfo().addKeyValue("node", id).addKeyValue("capacity", capacity.total()).log("synthesis backend available");
-            return new Backend(id);
-        });
+        boolean askModel;
         synchronized (this) {
+            Backend backend = backends.computeIfAbsent(capacity.nodeId(), id -> {
+                log.atInfo().addKeyValue("node", id).addKeyValue("capacity", capacity.total()).log("synthesis backend available");
+                return new Backend(id);
+            });
             if (capacity.draining() && !backend.draining) {
                 log.atInfo().addKeyValue("node", backend.nodeId).log("synthesis backend draining: no new jobs go to it");
             }
@@ -104,7 +134,46 @@ public final class ClusterBackends implements Backends {
             backend.total = capacity.total();
             backend.draining = capacity.draining();
             backend.reportedAt = System.nanoTime();
+            metrics.reported(backend.nodeId, capacity.free(), capacity.total());
+            countBackends();
+            askModel = backend.model == null && !backend.askingModel
+                    && (backend.modelAskedAt == 0 || backend.reportedAt - backend.modelAskedAt > INFO_RETRY_NANOS);
+            if (askModel) {
+                backend.askingModel = true;
+                backend.modelAskedAt = backend.reportedAt;
+            }
         }
+        if (askModel) {
+            askModel(capacity.nodeId());
+        }
+    }
+
+    /** Asks a backend which model it runs (once: a backend's model is fixed for its life). */
+    private void askModel(String nodeId) {
+        vertx.eventBus().<EngineInfo>request(new Target(nodeId).engineAddress(), new EngineQuery(),
+                        new DeliveryOptions().setSendTimeout(INFO_TIMEOUT_MS))
+                .onComplete(reply -> {
+                    synchronized (this) {
+                        Backend backend = backends.get(nodeId);
+                        if (backend == null) {
+                            return;
+                        }
+                        backend.askingModel = false;
+                        if (reply.succeeded()) {
+                            backend.model = reply.result().body();
+                        }
+                    }
+                    if (reply.failed()) {
+                        log.atWarn().addKeyValue("node", nodeId)
+                                .log("synthesis backend did not say which model it runs: " + reply.cause().getMessage());
+                    }
+                });
+    }
+
+    /** Called with the lock held, after the set of backends or their states changed. */
+    private void countBackends() {
+        int draining = (int) backends.values().stream().filter(b -> b.draining).count();
+        metrics.backends(backends.size() - draining, draining);
     }
 
     private void dropSilent() {
@@ -114,17 +183,27 @@ public final class ClusterBackends implements Backends {
             synchronized (this) {
                 silentMs = TimeUnit.NANOSECONDS.toMillis(now - backend.reportedAt);
             }
-            if (silentMs > REPORT_TIMEOUT_MS) {
-                lost(backend.nodeId, "it sent no capacity report for " + silentMs + " ms");
+            if (silentMs > reportTimeoutMs) {
+                lost(backend.nodeId, ClusterMetrics.Lost.SILENT, "it sent no capacity report for " + silentMs + " ms");
             }
         }
     }
 
+    /** A member left the cluster (on a Hazelcast thread): drops it if it was a backend. */
+    void left(String nodeId) {
+        lost(nodeId, ClusterMetrics.Lost.LEFT, "it left the cluster");
+    }
+
     /** Drops a backend and fails the streams it was running. */
-    private void lost(String nodeId, String why) {
-        Backend backend = backends.remove(nodeId);
-        if (backend == null) {
-            return;
+    private void lost(String nodeId, ClusterMetrics.Lost reason, String why) {
+        Backend backend;
+        synchronized (this) {
+            backend = backends.remove(nodeId);
+            if (backend == null) {
+                return;
+            }
+            metrics.lost(nodeId, reason);
+            countBackends();
         }
         log.atWarn().addKeyValue("node", nodeId).addKeyValue("streams", backend.watches.size())
                 .log("synthesis backend lost: " + why + "; failing its streams");
@@ -142,6 +221,7 @@ public final class ClusterBackends implements Backends {
         if (!best.isEmpty()) {
             Backend chosen = best.get(ThreadLocalRandom.current().nextInt(best.size()));
             chosen.free--;
+            metrics.placed(chosen.nodeId);
             return new Target(chosen.nodeId);
         }
         if (backends.values().stream().allMatch(b -> b.draining)) {
@@ -201,5 +281,33 @@ public final class ClusterBackends implements Backends {
         int count = available();
         return count > 0 ? Future.succeededFuture()
                 : Future.failedFuture("no synthesis backend in the cluster");
+    }
+
+    /**
+     * For readiness, from memory (never waits on a backend): the backends known, their capacity as
+     * counted here (last report less the jobs placed since), and the models they run.
+     */
+    public synchronized JsonObject detail() {
+        List<Backend> known = backends.values().stream().sorted(Comparator.comparing((Backend b) -> b.nodeId)).toList();
+        List<Backend> taking = known.stream().filter(b -> !b.draining).toList();
+        JsonArray nodes = new JsonArray();
+        for (Backend b : known) {
+            nodes.add(new JsonObject()
+                    .put("node", b.nodeId)
+                    .put("address", memberAddress.apply(b.nodeId).orElse(null))
+                    .put("draining", b.draining)
+                    .put("free_capacity", b.free)
+                    .put("capacity", b.total)
+                    .put("model", b.model == null ? null : b.model.description())
+                    .put("model_version", b.model == null ? null : b.model.modelVersion()));
+        }
+        return new JsonObject()
+                .put("backends", known.size())
+                .put("available", taking.size())
+                .put("free_capacity", taking.stream().mapToInt(b -> b.free).sum())
+                .put("capacity", taking.stream().mapToInt(b -> b.total).sum())
+                .put("models", new JsonArray(known.stream().filter(b -> b.model != null)
+                        .map(b -> b.model.description()).distinct().toList()))
+                .put("nodes", nodes);
     }
 }

@@ -12,6 +12,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
@@ -79,6 +80,14 @@ public final class ClusterNode {
     private static String vertxNodeId(Member member) {
         String id = member.getAttribute(VERTX_NODE_ID_ATTRIBUTE);
         return id == null ? member.getUuid().toString() : id;
+    }
+
+    /** The cluster address (host:port) of the member with this Vert.x node id, if it is a member. */
+    public Optional<String> memberAddress(String nodeId) {
+        return manager.getHazelcastInstance().getCluster().getMembers().stream()
+                .filter(member -> nodeId.equals(vertxNodeId(member)))
+                .map(member -> member.getAddress().getHost() + ":" + member.getAddress().getPort())
+                .findFirst();
     }
 
     /** Calls {@code listener} (on a Hazelcast thread) with the id of every member that leaves. */

@@ -41,6 +41,7 @@ public final class Metrics implements AutoCloseable {
     private final EngineMetrics engine;
     private final SynthesisMetrics synthesis;
     private final HttpsMetrics https;
+    private ClusterMetrics cluster;
 
     private Metrics(MetricsConfig config, MeterRegistry registry, PrometheusMeterRegistry prometheus, JvmGcMetrics gc) {
         this.config = config;
@@ -129,6 +130,17 @@ public final class Metrics implements AutoCloseable {
             throw new IllegalStateException("metrics are disabled");
         }
         return prometheus.scrape();
+    }
+
+    /**
+     * A frontend's view of the cluster's backends; registered on first use, so a process that is
+     * not a frontend has none of its series.
+     */
+    public synchronized ClusterMetrics cluster() {
+        if (cluster == null) {
+            cluster = new ClusterMetrics(registry);
+        }
+        return cluster;
     }
 
     /** Requests over TLS by engine and protocol. */

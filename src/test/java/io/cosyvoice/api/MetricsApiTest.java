@@ -119,6 +119,8 @@ class MetricsApiTest {
         // no engine in this process: its metrics are there, at zero
         assertEquals(0, metrics.sum("cosyvoice_llm_tokens_total"));
         assertEquals(0, metrics.value("cosyvoice_llm_slots_in_use"));
+        // not a frontend of a cluster: no cluster series
+        assertFalse(metrics.has("cosyvoice_cluster_backends"));
     }
 
     @Test

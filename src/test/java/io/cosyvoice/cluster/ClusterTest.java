@@ -5,12 +5,14 @@ import io.cosyvoice.audio.AudioHint;
 import io.cosyvoice.audio.DecodedAudio;
 import io.cosyvoice.audio.TestAudio;
 import io.cosyvoice.support.DocumentClients;
+import io.cosyvoice.support.PrometheusText;
 import io.cosyvoice.support.SharedPostgres;
 import io.cosyvoice.support.TestServer;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -39,12 +41,16 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.Callable;
 import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
@@ -60,7 +66,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * frontend; then a backend is killed (SIGKILL) in the middle of an SSE stream, another in the
  * middle of a WebSocket task, and the last one is stopped (SIGTERM) while it runs a task: failures
  * must be fast and clear, survivors must keep serving, and a draining backend must finish what it
- * runs and take nothing new.
+ * runs and take nothing new. After each step the frontend's readiness and metrics must show the
+ * backends that are left, and no more.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterTest {
@@ -74,12 +81,13 @@ class ClusterTest {
     private static String databaseUrl;
     private static int[] clusterPorts;
     private static Node frontend;
+    private static List<Node> backends;
     private static Vertx clientVertx;
     private static WebSocketClient webSockets;
     private static final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     /** One server process. */
-    private record Node(String name, Process process, Path log, int httpPort) {
+    private record Node(String name, Process process, Path log, int httpPort, int clusterPort) {
         String baseUrl() {
             return "http://127.0.0.1:" + httpPort;
         }
@@ -111,7 +119,7 @@ class ClusterTest {
         clientVertx = Vertx.vertx();
         webSockets = clientVertx.createWebSocketClient();
         // all at once: on two cores, starting JVMs one after the other is what takes time
-        List<Node> backends = List.of(start("backend-1", "backend", clusterPorts[1]),
+        backends = List.of(start("backend-1", "backend", clusterPorts[1]),
                 start("backend-2", "backend", clusterPorts[2]), start("backend-3", "backend", clusterPorts[3]));
         frontend = start("frontend", "frontend", clusterPorts[0]);
         for (Node backend : backends) {
@@ -152,6 +160,9 @@ class ClusterTest {
         String log = clients.run("python3", "tts_client.py", uploaded.getString("id"));
         assertTrue(log.contains("任务已完成"), "the client saw task-finished: " + log);
         assertSpeech(Files.readAllBytes(workDir.resolve("websocket_stream.wav")));
+
+        PrometheusText metrics = assertFrontendSees(backends, 0);
+        assertTrue(metrics.sum("cosyvoice_cluster_jobs_placed_total") >= 2, "a job for each synthesis, on its backend");
     }
 
     @Test
@@ -190,6 +201,9 @@ class ClusterTest {
         Files.deleteIfExists(workDir.resolve("http_non_stream.wav"));
         clients.run("python3", "speech_non_stream.py", uploadVoice());
         assertSpeech(Files.readAllBytes(workDir.resolve("http_non_stream.wav")));
+
+        assertTrue(victim.process().waitFor(10, TimeUnit.SECONDS));
+        assertFrontendSees(liveBackends(), 1);
     }
 
     @Test
@@ -225,6 +239,9 @@ class ClusterTest {
         Files.deleteIfExists(workDir.resolve("websocket_stream.wav"));
         String log = clients.run("python3", "tts_client.py", uploadVoice());
         assertTrue(log.contains("任务已完成"), "the client saw task-finished: " + log);
+
+        assertTrue(victim.process().waitFor(10, TimeUnit.SECONDS));
+        assertFrontendSees(liveBackends(), 2);
     }
 
     @Test
@@ -252,6 +269,113 @@ class ClusterTest {
         assertTrue(last.process().waitFor(60, TimeUnit.SECONDS), "the drained backend exited");
         assertTrue(last.logText().contains("draining: no new jobs"), last.tail());
         assertTrue(last.logText().contains("stopped"), last.tail());
+
+        // none left: not ready, and the readiness says why
+        assertEquals(List.of(), liveBackends());
+        assertFrontendSees(List.of(), 3);
+    }
+
+    // ---- the frontend's view of its backends
+
+    /**
+     * The frontend's readiness and metrics show these backends (once it noticed the lost ones) and
+     * no other: their number, node ids, cluster addresses, capacity and model, and this many lost.
+     */
+    private static PrometheusText assertFrontendSees(List<Node> live, int lost) throws Exception {
+        Set<String> ids = live.stream().map(ClusterTest::nodeId).collect(Collectors.toSet());
+        // a lost backend's model is known, too: it was asked when the backend first reported
+        waitFor("the frontend sees backends " + ids + " and " + lost + " lost", () -> {
+            PrometheusText m = frontendMetrics();
+            JsonObject detail = synthesisReadiness().getJsonObject("detail");
+            return Set.copyOf(nodeLabels(m, "cosyvoice_cluster_backend_free_capacity")).equals(ids)
+                    && m.sum("cosyvoice_cluster_backends_lost_total") == lost
+                    && detail.getJsonArray("models").size() == (live.isEmpty() ? 0 : 1);
+        });
+        PrometheusText metrics = frontendMetrics();
+        assertEquals(live.size(), metrics.value("cosyvoice_cluster_backends", "state", "available"));
+        assertEquals(0, metrics.value("cosyvoice_cluster_backends", "state", "draining"));
+        // the series of a lost backend are gone, not left at their last value
+        assertEquals(ids, Set.copyOf(nodeLabels(metrics, "cosyvoice_cluster_backend_capacity")));
+        assertEquals(ids, Set.copyOf(nodeLabels(metrics, "cosyvoice_cluster_jobs_placed_total")));
+        int capacity = 0;
+        for (String id : ids) {
+            double total = metrics.value("cosyvoice_cluster_backend_capacity", "node", id);
+            double free = metrics.value("cosyvoice_cluster_backend_free_capacity", "node", id);
+            assertTrue(total > 0 && free > 0 && free <= total, id + ": free " + free + " of " + total);
+            capacity += (int) total;
+        }
+
+        HttpResponse<String> ready = get(frontend, "/health/ready");
+        assertEquals(live.isEmpty() ? 503 : 200, ready.statusCode(), ready.body());
+        JsonObject synthesis = new JsonObject(ready.body()).getJsonObject("components").getJsonObject("synthesis");
+        assertEquals(live.isEmpty() ? "DOWN" : "UP", synthesis.getString("status"), synthesis.encode());
+        assertEquals("backends of the cluster", synthesis.getString("description"));
+        JsonObject detail = synthesis.getJsonObject("detail");
+        assertEquals(live.size(), detail.getInteger("backends"), detail.encode());
+        assertEquals(live.size(), detail.getInteger("available"), detail.encode());
+        assertEquals(capacity, detail.getInteger("capacity"), detail.encode());
+        int freeCapacity = detail.getInteger("free_capacity");
+        assertTrue(live.isEmpty() ? freeCapacity == 0 : freeCapacity > 0 && freeCapacity <= capacity, detail.encode());
+        JsonArray models = new JsonArray();
+        for (Node backend : live) {
+            // the model a backend's own readiness names
+            String model = new JsonObject(get(backend, "/health/ready").body())
+                    .getJsonObject("components").getJsonObject("model").getString("description");
+            if (!models.contains(model)) {
+                models.add(model);
+            }
+        }
+        assertEquals(models, detail.getJsonArray("models"), detail.encode());
+        assertEquals(live.size(), detail.getJsonArray("nodes").size(), detail.encode());
+        for (Node backend : live) {
+            JsonObject node = detail.getJsonArray("nodes").stream().map(JsonObject.class::cast)
+                    .filter(n -> n.getString("node").equals(nodeId(backend))).findFirst()
+                    .orElseThrow(() -> new AssertionError(backend.name() + " missing: " + detail.encode()));
+            assertEquals("127.0.0.1:" + backend.clusterPort(), node.getString("address"), node.encode());
+            assertEquals(models.getString(0), node.getString("model"), node.encode());
+        }
+        return metrics;
+    }
+
+    private static List<Node> liveBackends() {
+        return backends.stream().filter(n -> n.process().isAlive()).toList();
+    }
+
+    private static final Pattern NODE_ID = Pattern.compile("cosyvoice-server listening .*node=\"([^\"]+)\"");
+
+    /** A backend's cluster node id, as it logged at start. */
+    private static String nodeId(Node backend) {
+        Matcher m = NODE_ID.matcher(backend.logText());
+        assertTrue(m.find(), backend.tail());
+        return m.group(1);
+    }
+
+    private static List<String> nodeLabels(PrometheusText metrics, String name) {
+        return metrics.samples(name).stream().map(s -> s.labels().get("node")).toList();
+    }
+
+    private static PrometheusText frontendMetrics() {
+        HttpResponse<String> response = unchecked(() -> get(frontend, "/metrics"));
+        assertEquals(200, response.statusCode(), response.body());
+        return PrometheusText.parse(response.body());
+    }
+
+    private static JsonObject synthesisReadiness() {
+        return new JsonObject(unchecked(() -> get(frontend, "/health/ready")).body())
+                .getJsonObject("components").getJsonObject("synthesis");
+    }
+
+    private static HttpResponse<String> get(Node node, String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(node.baseUrl() + path)).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static <T> T unchecked(Callable<T> call) {
+        try {
+            return call.call();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Uploaded while backends ran (uploads need one for the prompt features); used when none takes jobs. */
@@ -297,7 +421,7 @@ class ClusterTest {
                 .redirectOutput(log.toFile());
         builder.environment().clear();
         builder.environment().putAll(env);
-        Node node = new Node(name, builder.start(), log, httpPort);
+        Node node = new Node(name, builder.start(), log, httpPort, clusterPort);
         nodes.add(node);
         return node;
     }
