@@ -60,7 +60,7 @@ final class FileBlobStore implements BlobStore {
     static final Duration STALE_TMP_AGE = Duration.ofMinutes(10);
 
     /** How often a put re-creates the parent directories when a concurrent delete pruned them. */
-    private static final int MOVE_ATTEMPTS = 3;
+    private static final int MOVE_ATTEMPTS = 10;
 
     private final Vertx vertx;
     private final Path root;
@@ -253,9 +253,11 @@ final class FileBlobStore implements BlobStore {
                     temp = null;
                     syncDirectory(target.getParent());
                     return;
-                } catch (NoSuchFileException e) {
-                    // A concurrent delete pruned the parent directory between the two calls.
-                    if (attempt >= MOVE_ATTEMPTS || !Files.exists(temp)) {
+                } catch (NoSuchFileException | FileAlreadyExistsException e) {
+                    // A concurrent delete pruned the parent directory: between the two calls (no such
+                    // file), or inside createDirectories, which found it existing, then no longer a
+                    // directory (file exists). A parent that is really a file (another object) stays one.
+                    if (attempt >= MOVE_ATTEMPTS || !Files.exists(temp) || Files.isRegularFile(target.getParent())) {
                         throw e;
                     }
                 }

@@ -140,6 +140,30 @@ class FileBlobStoreTest {
     }
 
     @Test
+    void writesAndDeletesInOneDirectoryDoNotTripOverItsPruning(Vertx vertx) {
+        // a delete that empties a directory removes it; a write into it at that moment must still land
+        BlobStore store = open(vertx);
+        int lanes = 4;
+        int rounds = 400;
+        ok(vertx, () -> {
+            List<Future<Void>> all = new java.util.ArrayList<>();
+            for (int lane = 0; lane < lanes; lane++) {
+                Future<Void> chain = Future.succeededFuture();
+                for (int i = 0; i < rounds; i++) {
+                    String key = "voices/" + lane + "-" + i + ".wav";
+                    chain = chain.compose(v -> store.put(key, text(key), "audio/wav"))
+                            .compose(v -> store.get(key))
+                            .compose(read -> read.toString(StandardCharsets.UTF_8).equals(key) ? store.delete(key)
+                                    : Future.failedFuture("read back " + read + " for " + key));
+                }
+                all.add(chain);
+            }
+            return Future.all(all);
+        });
+        assertFalse(Files.exists(root.resolve("voices")), "the last delete prunes the directory");
+    }
+
+    @Test
     void deleteIsIdempotent(Vertx vertx) {
         BlobStore store = open(vertx);
         ok(vertx, () -> store.delete("never/written"));
