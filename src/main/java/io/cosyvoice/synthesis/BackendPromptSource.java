@@ -21,7 +21,7 @@ public final class BackendPromptSource implements PromptFeatureSource {
     /** Analysing 30 s of audio takes well under a second; the rest is room for a busy backend. */
     private static final long PROMPT_TIMEOUT_MS = 60_000;
 
-    static final long VERSION_TTL_NANOS = 5_000_000_000L;
+    private static final long VERSION_TTL_NANOS = 5_000_000_000L;
 
     private final Vertx vertx;
     private final Backends backends;
