@@ -3,6 +3,8 @@ package io.cosyvoice.synthesis;
 import io.cosyvoice.error.ErrorCode;
 import io.cosyvoice.error.ServiceException;
 
+import java.util.UUID;
+
 /**
  * Where the frontend's requests go: the backend of this process, or (in a cluster) the backend with
  * the most free capacity. Implementations are thread-safe: every HTTP verticle instance shares one.
@@ -61,6 +63,18 @@ public interface Backends {
      * or stopped reporting. The returned action stops watching.
      */
     Runnable watch(Target target, Runnable onLost);
+
+    /**
+     * Whether the backend said it keeps this voice's prompt features for the model version (and was not
+     * found without them since): a job to it may leave them out. Never true for this process's backend.
+     */
+    default boolean holdsPrompt(Target target, UUID voice, String modelVersion) {
+        return false;
+    }
+
+    /** The backend said it keeps ({@code held}) or lacks a voice's prompt features for the model version. */
+    default void promptHeld(Target target, UUID voice, String modelVersion, boolean held) {
+    }
 
     /** The backend of this process, which is there whenever this process runs an engine. */
     Backends SINGLE_PROCESS = new Backends() {
