@@ -268,13 +268,20 @@ public final class ClusterBackends implements Backends {
     }
 
     @Override
-    public boolean holdsPrompt(Target target, UUID voice, String modelVersion) {
+    public boolean withholdPrompt(Target target, UUID voice, String modelVersion) {
         Backend backend = backends.get(target.nodeId());
-        return backend != null && !target.nodeId().equals(localNode) && backend.prompts.contains(voice, modelVersion);
+        boolean withhold = backend != null && !target.nodeId().equals(localNode) && backend.prompts.contains(voice, modelVersion);
+        if (withhold) {
+            metrics.promptWithheld();
+        }
+        return withhold;
     }
 
     @Override
     public void promptHeld(Target target, UUID voice, String modelVersion, boolean held) {
+        if (!held) {
+            metrics.promptResent();
+        }
         Backend backend = backends.get(target.nodeId());
         if (backend != null) {
             backend.prompts.set(voice, modelVersion, held);

@@ -65,14 +65,18 @@ public interface Backends {
     Runnable watch(Target target, Runnable onLost);
 
     /**
-     * Whether the backend said it keeps this voice's prompt features for the model version (and was not
-     * found without them since): a job to it may leave them out. Never true for this process's backend.
+     * Decides whether a job to the backend leaves out this voice's prompt features for the model version:
+     * true when the backend said it keeps them (and was not found without them since). Never for this
+     * process's backend.
      */
-    default boolean holdsPrompt(Target target, UUID voice, String modelVersion) {
+    default boolean withholdPrompt(Target target, UUID voice, String modelVersion) {
         return false;
     }
 
-    /** The backend said it keeps ({@code held}) or lacks a voice's prompt features for the model version. */
+    /**
+     * The backend said it keeps ({@code held}) a voice's prompt features for the model version, or refused a
+     * job that left them out because it no longer has them (the job goes again with them).
+     */
     default void promptHeld(Target target, UUID voice, String modelVersion, boolean held) {
     }
 

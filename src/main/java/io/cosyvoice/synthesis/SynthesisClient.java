@@ -110,7 +110,7 @@ public final class SynthesisClient {
             return request(job, target);
         }
         Future<Accepted> withFeatures;
-        if (backends.holdsPrompt(target, job.voiceId(), prompt.modelVersion())) {
+        if (backends.withholdPrompt(target, job.voiceId(), prompt.modelVersion())) {
             withFeatures = request(job.withholdingPrompt(), target).recover(err -> {
                 if (err instanceof ReplyException reply && reply.failureType() == ReplyFailure.RECIPIENT_FAILURE
                         && reply.failureCode() == SynthesisMessages.PROMPT_NEEDED) {

@@ -2,6 +2,7 @@ package io.cosyvoice.cluster;
 
 import io.cosyvoice.config.MetricsConfig;
 import io.cosyvoice.metrics.Metrics;
+import io.cosyvoice.support.PrometheusText;
 import io.cosyvoice.synthesis.Backends;
 import io.cosyvoice.synthesis.SynthesisClient;
 import io.cosyvoice.synthesis.SynthesisMessages;
@@ -128,6 +129,9 @@ class PromptWithholdingTest {
 
         synthesise(voice, features);
         assertTrue(backend.last().promptWithheld(), "kept again after the resend");
+        PrometheusText counted = PrometheusText.parse(metrics.scrape());
+        assertEquals(3, counted.sum("cosyvoice_cluster_prompts_withheld_total"));
+        assertEquals(1, counted.sum("cosyvoice_cluster_prompts_resent_total"));
 
         UUID other = UUID.randomUUID();
         synthesise(other, features);
@@ -156,6 +160,7 @@ class PromptWithholdingTest {
         synthesise(voice, features);
         assertEquals(2, backend.jobs.size(), "no refused round trips");
         backend.jobs.forEach(job -> assertSame(features, job.prompt()));
+        assertEquals(0, PrometheusText.parse(metrics.scrape()).sum("cosyvoice_cluster_prompts_withheld_total"));
     }
 
     @Test
