@@ -100,6 +100,27 @@ class MessageCodecsTest {
         }
     }
 
+    /** What a frontend saves per job when a backend keeps the voice's features: nearly all of it. */
+    @Test
+    void aJobWithoutItsPromptFeaturesIsAFewHundredBytesOnTheWire() {
+        // a 10 s voice: 25 speech tokens and 50 mel frames of 80 bins a second, a 192-value speaker embedding
+        PromptFeatures tenSeconds = new PromptFeatures("v1", new int[250], new float[192], new float[500 * 80], 500);
+        Job job = new Job(UUID.randomUUID().toString(), "cosyvoice.synthesis.output." + UUID.randomUUID(),
+                UUID.randomUUID().toString(), UUID.randomUUID(), "希望你以后能够做得比我还好哟", tenSeconds, false,
+                SynthesisMode.ZERO_SHOT, "", OptionalLong.empty(), 1.0, List.of("今天天气很好，我们去公园散步吧。"), true, 4, true);
+        int carried = wireBytes(job);
+        int withheld = wireBytes(job.withholdingPrompt());
+        assertTrue(carried > 160_000, carried + " bytes");
+        assertTrue(withheld < 400, withheld + " bytes");
+        assertSame(job, MessageCodecs.codec(Job.class).transform(job), "in one process nothing is copied either way");
+    }
+
+    private static int wireBytes(Job job) {
+        Buffer buffer = Buffer.buffer();
+        MessageCodecs.codec(Job.class).encodeToWire(buffer, job);
+        return buffer.length();
+    }
+
     private static void assertPrompt(PromptFeatures expected, PromptFeatures actual) {
         assertEquals(expected.modelVersion(), actual.modelVersion());
         assertArrayEquals(expected.speechTokens(), actual.speechTokens());
