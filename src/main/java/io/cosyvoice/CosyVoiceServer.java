@@ -236,7 +236,9 @@ public final class CosyVoiceServer {
                     // in a cluster the backend drains on shutdown: running jobs get the shutdown timeout to finish
                     var backend = new EngineBackendVerticle(loaded, config.workers(), config.queueSize(), metrics.engine(),
                             !config.batching(), config.deadline(), node.map(ClusterNode::nodeId).orElse(""),
-                            node.isPresent() ? server.http().shutdownTimeout() : java.time.Duration.ZERO);
+                            node.isPresent() ? server.http().shutdownTimeout() : java.time.Duration.ZERO,
+                            // only a clustered frontend leaves features out: a single process keeps none
+                            node.isPresent() ? config.promptCacheBytes() : 0);
                     return vertx.deployVerticle(backend)
                             .recover(err -> {
                                 loaded.close();

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -33,7 +34,8 @@ import java.util.function.Function;
  * the backend with the most free capacity (not round robin), counted against it until it reports
  * again. A backend that leaves the cluster, or stops reporting for {@link #REPORT_TIMEOUT_MS}, is
  * dropped at once and the streams it was running fail with a clear error. It asks each backend once
- * which model it runs, and reports what it knows to readiness and to the metrics.
+ * which model it runs, and reports what it knows to readiness and to the metrics. It remembers which
+ * voices' prompt features each backend keeps (forgotten with the backend), so jobs may leave them out.
  */
 public final class ClusterBackends implements Backends {
 
@@ -57,6 +59,7 @@ public final class ClusterBackends implements Backends {
     private static final class Backend {
         final String nodeId;
         final Set<Watch> watches = ConcurrentHashMap.newKeySet();
+        final HeldPrompts prompts = new HeldPrompts();
         int free;
         int total;
         boolean draining;
@@ -262,6 +265,27 @@ public final class ClusterBackends implements Backends {
             lostWatch(backend, watch);
         }
         return () -> backend.watches.remove(watch);
+    }
+
+    @Override
+    public boolean withholdPrompt(Target target, UUID voice, String modelVersion) {
+        Backend backend = backends.get(target.nodeId());
+        boolean withhold = backend != null && !target.nodeId().equals(localNode) && backend.prompts.contains(voice, modelVersion);
+        if (withhold) {
+            metrics.promptWithheld();
+        }
+        return withhold;
+    }
+
+    @Override
+    public void promptHeld(Target target, UUID voice, String modelVersion, boolean held) {
+        if (!held) {
+            metrics.promptResent();
+        }
+        Backend backend = backends.get(target.nodeId());
+        if (backend != null) {
+            backend.prompts.set(voice, modelVersion, held);
+        }
     }
 
     /** A watch added while its backend was being dropped: fail it too, once. */

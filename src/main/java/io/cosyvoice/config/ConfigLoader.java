@@ -71,6 +71,7 @@ public final class ConfigLoader {
         ENGINE_KV_BINDING("engine.kv-binding", "COSYVOICE_ENGINE_KV_BINDING"),
         ENGINE_VOCODER_BATCHING("engine.vocoder-batching", "COSYVOICE_ENGINE_VOCODER_BATCHING"),
         ENGINE_VOCODER_MAX_BATCH("engine.vocoder-max-batch", "COSYVOICE_ENGINE_VOCODER_MAX_BATCH"),
+        ENGINE_PROMPT_CACHE_BYTES("engine.prompt-cache-bytes", "COSYVOICE_ENGINE_PROMPT_CACHE_BYTES"),
         MAX_UPLOAD_BYTES("upload.max-bytes", "COSYVOICE_MAX_UPLOAD_BYTES"),
         LOG_FORMAT("log.format", "COSYVOICE_LOG_FORMAT"),
         LOG_LEVEL("log.level", "COSYVOICE_LOG_LEVEL"),
@@ -252,7 +253,8 @@ public final class ConfigLoader {
                     kvBinding,
 
                     bool(Setting.ENGINE_VOCODER_BATCHING).orElse(EngineConfig.DEFAULTS.vocoderBatching()),
-                    integer(Setting.ENGINE_VOCODER_MAX_BATCH, 1, 256).orElse(EngineConfig.DEFAULTS.vocoderMaxBatch()));
+                    integer(Setting.ENGINE_VOCODER_MAX_BATCH, 1, 256).orElse(EngineConfig.DEFAULTS.vocoderMaxBatch()),
+                    longInteger(Setting.ENGINE_PROMPT_CACHE_BYTES, 0, 1L << 40).orElse(EngineConfig.DEFAULTS.promptCacheBytes()));
             var metrics = new MetricsConfig(
                     bool(Setting.METRICS_ENABLED).orElse(MetricsConfig.DEFAULTS.enabled()),
                     bool(Setting.METRICS_REQUIRE_TOKEN).orElse(MetricsConfig.DEFAULTS.requireToken()));

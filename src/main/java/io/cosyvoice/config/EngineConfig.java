@@ -30,19 +30,22 @@ import java.util.Optional;
  * @param vocoderBatching run the flow estimator and HiFT calls of concurrent sentences batched (equal
  *                        shapes only) on threads of their own instead of on each job's thread
  * @param vocoderMaxBatch sentences one batched flow or HiFT call may carry
+ * @param promptCacheBytes how much of the voices' prompt features received with jobs a backend keeps in memory
+ *                        (least recently used out first), so that a frontend may leave them out of later jobs;
+ *                        0 keeps none
  */
 public record EngineConfig(boolean enabled, Optional<Path> modelDir, String device, int cudaDeviceId,
                            long cudaMemoryLimit, int threads, int workers, int queueSize, boolean verifyHashes,
                            boolean batching, int maxBatchSize, int maxTokensPerStep, int kvCapacity, int replicas,
                            Duration deadline, String kvBinding,
-                           boolean vocoderBatching, int vocoderMaxBatch) {
+                           boolean vocoderBatching, int vocoderMaxBatch, long promptCacheBytes) {
 
     /** The random-weight twin committed with the sources, relative to the working directory. */
     public static final Path DEFAULT_MODEL_DIR = Path.of("models", "random", "tiny");
 
     public static final EngineConfig DEFAULTS =
             new EngineConfig(true, Optional.empty(), "auto", 0, 0, 0, 16, 32, false, true, 16, 256, 2048, 1,
-                    Duration.ofMinutes(2), "auto", true, 8);
+                    Duration.ofMinutes(2), "auto", true, 8, 64L << 20);
 
     /** The directory to load: the configured one, or the default. */
     public Path effectiveModelDir() {

@@ -14,6 +14,7 @@ import io.cosyvoice.synthesis.SynthesisMessages.Failure;
 import io.cosyvoice.synthesis.SynthesisMessages.Job;
 import io.cosyvoice.synthesis.SynthesisMessages.MoreText;
 import io.cosyvoice.synthesis.SynthesisMessages.PromptRequest;
+import io.cosyvoice.voice.PromptCache;
 import io.cosyvoice.voice.PromptFeatures;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -25,6 +26,7 @@ import org.slf4j.LoggerFactory;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -48,6 +50,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * ({@link #cancelJobsFrom}) and drains on stop: no new jobs, running ones finish within the drain
  * timeout, and those still running then fail with a clear error.
  *
+ * <p>It keeps the voices' prompt features that jobs brought (up to a byte budget, least recently used
+ * out first) and says so when it accepts a job, so that a frontend of the cluster can leave them out
+ * of the next jobs of that voice; a job that left them out when they are gone is refused with
+ * {@link SynthesisMessages#PROMPT_NEEDED}, and its frontend sends it again with them.
+ *
  * <p>It reports to {@link EngineMetrics}: the jobs waiting for a worker, each job's wait, the jobs
  * running (each holds one LLM sequence) and every LLM step, at batch size 1 (each job steps its own
  * sequence, its KV cache written in place: no bytes copied).
@@ -65,6 +72,7 @@ public final class EngineBackendVerticle extends VerticleBase {
     private final long deadlineNanos;
     private final Backends.Target self;
     private final Duration drainTimeout;
+    private final PromptCache prompts;
     private volatile boolean draining;
     private MessageConsumer<Job> jobs;
     private final AtomicInteger admitted = new AtomicInteger();
@@ -78,7 +86,7 @@ public final class EngineBackendVerticle extends VerticleBase {
      *                        the LLM's slots and their steps its steps; with the batcher, it reports those
      */
     public EngineBackendVerticle(Engine engine, int workers, int queueSize, EngineMetrics metrics, boolean reportsLlmSteps) {
-        this(engine, workers, queueSize, metrics, reportsLlmSteps, Duration.ZERO, "", Duration.ZERO);
+        this(engine, workers, queueSize, metrics, reportsLlmSteps, Duration.ZERO, "", Duration.ZERO, 0);
     }
 
     /**
@@ -87,10 +95,13 @@ public final class EngineBackendVerticle extends VerticleBase {
      * @param nodeId       this process's cluster node id (empty when it runs alone): the backend takes jobs at its
      *                     {@link Backends.Target} addresses
      * @param drainTimeout how long stopping waits for running jobs to finish before failing them
+     * @param promptCacheBytes how much of the prompt features received with jobs to keep; 0 for none (a single
+     *                     process: its frontend never leaves them out)
      */
     public EngineBackendVerticle(Engine engine, int workers, int queueSize, EngineMetrics metrics, boolean reportsLlmSteps,
-                                 Duration deadline, String nodeId, Duration drainTimeout) {
+                                 Duration deadline, String nodeId, Duration drainTimeout, long promptCacheBytes) {
         this.self = new Backends.Target(nodeId);
+        this.prompts = new PromptCache(promptCacheBytes);
         this.drainTimeout = drainTimeout;
         this.engine = engine;
         this.workers = workers;
@@ -189,11 +200,23 @@ public final class EngineBackendVerticle extends VerticleBase {
 
     private void job(Message<Job> message) {
         Job job = message.body();
-        PromptFeatures prompt = job.prompt();
-        if (prompt == null || !prompt.modelVersion().equals(engine.info().modelVersion())) {
+        String modelVersion = engine.info().modelVersion();
+        boolean promptKept;
+        if (job.promptWithheld()) {
+            Optional<PromptFeatures> kept = prompts.get(job.voiceId(), modelVersion);
+            if (kept.isEmpty()) {
+                message.fail(SynthesisMessages.PROMPT_NEEDED, "this synthesis backend does not keep the prompt features of voice "
+                        + job.voiceId() + "; send them with the job");
+                return;
+            }
+            job = job.withPrompt(kept.get());
+            promptKept = true;
+        } else if (job.prompt() == null || !job.prompt().modelVersion().equals(modelVersion)) {
             message.fail(503, "the voice's prompt features are not ready for model " + engine.info().description()
                     + "; try again");
             return;
+        } else {
+            promptKept = prompts.put(job.voiceId(), job.prompt());
         }
         if (draining) {
             message.fail(429, "the synthesis backend is shutting down; try again");
@@ -207,11 +230,12 @@ public final class EngineBackendVerticle extends VerticleBase {
         }
         Run run = new Run(job);
         runs.add(run);
+        Job accepted = job;
         run.input.completion()
                 .onSuccess(v -> {
-                    log.atDebug().addKeyValue("job", job.jobId()).addKeyValue("voice", job.voiceId())
-                            .addKeyValue("origin", job.origin()).log("synthesis job accepted");
-                    message.reply(new Accepted(run.input.address(), true));
+                    log.atDebug().addKeyValue("job", accepted.jobId()).addKeyValue("voice", accepted.voiceId())
+                            .addKeyValue("origin", accepted.origin()).log("synthesis job accepted");
+                    message.reply(new Accepted(run.input.address(), true, promptKept));
                     run.queuedAt = System.nanoTime();
                     jobsChanged(1, 0);
                     pool.execute(run);

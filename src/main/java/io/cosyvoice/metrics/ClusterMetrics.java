@@ -24,6 +24,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * cosyvoice_cluster_backend_capacity{node}                 gauge    total capacity the node last announced
  * cosyvoice_cluster_jobs_placed_total{node}                counter  jobs this frontend sent to the node
  * cosyvoice_cluster_backends_lost_total{reason="left|silent"} counter backends dropped
+ * cosyvoice_cluster_prompts_withheld_total                 counter  jobs sent without the voice's prompt features
+ * cosyvoice_cluster_prompts_resent_total                   counter  of those, sent again with them (the backend lacked them)
  * </pre>
  *
  * <p>Thread-safe (synchronized); called by the frontend's directory of backends on every report
@@ -48,6 +50,8 @@ public final class ClusterMetrics {
     private final AtomicInteger draining = new AtomicInteger();
     private final Map<Lost, Counter> lost = new EnumMap<>(Lost.class);
     private final Map<String, Node> nodes = new HashMap<>();
+    private final Counter promptsWithheld;
+    private final Counter promptsResent;
 
     /** The meters of one backend node, removed together. */
     private record Node(AtomicInteger free, AtomicInteger total, Counter placed, List<Meter> meters) {
@@ -66,6 +70,12 @@ public final class ClusterMetrics {
                     .tag("reason", reason.label())
                     .register(registry));
         }
+        promptsWithheld = Counter.builder("cosyvoice.cluster.prompts.withheld")
+                .description("Synthesis jobs sent to a backend without the voice's prompt features, which it said it keeps")
+                .register(registry);
+        promptsResent = Counter.builder("cosyvoice.cluster.prompts.resent")
+                .description("Jobs sent without prompt features whose backend no longer had them: sent again with them")
+                .register(registry);
     }
 
     /** Records nothing: for a directory run without a server's metrics (tests). */
@@ -92,6 +102,16 @@ public final class ClusterMetrics {
         if (meters != null) {
             meters.placed().increment();
         }
+    }
+
+    /** A job went to a backend without its voice's prompt features. */
+    public void promptWithheld() {
+        promptsWithheld.increment();
+    }
+
+    /** A job sent without its prompt features was refused for lack of them, and goes again with them. */
+    public void promptResent() {
+        promptsResent.increment();
     }
 
     /** The backend was dropped: counts it, and removes its series. */

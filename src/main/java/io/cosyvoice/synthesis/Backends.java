@@ -3,6 +3,8 @@ package io.cosyvoice.synthesis;
 import io.cosyvoice.error.ErrorCode;
 import io.cosyvoice.error.ServiceException;
 
+import java.util.UUID;
+
 /**
  * Where the frontend's requests go: the backend of this process, or (in a cluster) the backend with
  * the most free capacity. Implementations are thread-safe: every HTTP verticle instance shares one.
@@ -61,6 +63,22 @@ public interface Backends {
      * or stopped reporting. The returned action stops watching.
      */
     Runnable watch(Target target, Runnable onLost);
+
+    /**
+     * Decides whether a job to the backend leaves out this voice's prompt features for the model version:
+     * true when the backend said it keeps them (and was not found without them since). Never for this
+     * process's backend.
+     */
+    default boolean withholdPrompt(Target target, UUID voice, String modelVersion) {
+        return false;
+    }
+
+    /**
+     * The backend said it keeps ({@code held}) a voice's prompt features for the model version, or refused a
+     * job that left them out because it no longer has them (the job goes again with them).
+     */
+    default void promptHeld(Target target, UUID voice, String modelVersion, boolean held) {
+    }
 
     /** The backend of this process, which is there whenever this process runs an engine. */
     Backends SINGLE_PROCESS = new Backends() {

@@ -40,7 +40,8 @@ final class MessageCodecs {
             new Codec<>(Accepted.class, (out, m) -> {
                 out.string(m.inputAddress());
                 out.bool(m.speedApplied());
-            }, in -> new Accepted(in.string(), in.bool())),
+                out.bool(m.promptKept());
+            }, in -> new Accepted(in.string(), in.bool(), in.bool())),
             new Codec<>(MoreText.class, (out, m) -> {
                 out.strings(m.sentences());
                 out.bool(m.last());
@@ -108,6 +109,7 @@ final class MessageCodecs {
         if (job.prompt() != null) {
             writePrompt(out, job.prompt());
         }
+        out.bool(job.promptWithheld());
         out.string(job.mode().name());
         out.string(job.instruct());
         out.bool(job.seed().isPresent());
@@ -126,11 +128,12 @@ final class MessageCodecs {
         UUID voice = UUID.fromString(in.string());
         String promptText = in.string();
         PromptFeatures prompt = in.bool() ? readPrompt(in) : null;
+        boolean promptWithheld = in.bool();
         SynthesisMode mode = SynthesisMode.valueOf(in.string());
         String instruct = in.string();
         boolean seeded = in.bool();
         long seed = in.int64();
-        return new Job(jobId, output, origin, voice, promptText, prompt, mode, instruct,
+        return new Job(jobId, output, origin, voice, promptText, prompt, promptWithheld, mode, instruct,
                 seeded ? OptionalLong.of(seed) : OptionalLong.empty(), in.float64(), in.strings(), in.bool(), in.integer(),
                 in.bool());
     }

@@ -61,7 +61,7 @@ public final class SynthesisClient {
         SynthesisStream stream = new SynthesisStream(vertx, jobId, stallTimeout.toMillis(), request.textComplete(), INITIAL_CREDITS);
         MessageConsumer<Output> consumer = vertx.eventBus().consumer(outputAddress, message -> stream.receive(message.body()));
         Job job = new Job(jobId, outputAddress, backends.localNode(), request.voiceId(), request.promptText(), request.prompt(),
-                request.mode(), request.instruct(), request.seed(), request.speed(), request.sentences(), request.textComplete(),
+                false, request.mode(), request.instruct(), request.seed(), request.speed(), request.sentences(), request.textComplete(),
                 INITIAL_CREDITS, request.streaming());
         return consumer.completion()
                 .compose(v -> send(job, stream, consumer, MAX_PLACEMENTS))
@@ -79,9 +79,9 @@ public final class SynthesisClient {
         } catch (ServiceException e) {
             return Future.failedFuture(e);
         }
-        return vertx.eventBus().<Accepted>request(target.jobsAddress(), job, new DeliveryOptions().setSendTimeout(START_TIMEOUT_MS))
-                .map(reply -> {
-                    stream.accepted(reply.body(), consumer);
+        return deliver(job, target)
+                .map(accepted -> {
+                    stream.accepted(accepted, consumer);
                     stream.onClose(backends.watch(target, () -> stream.fail(ErrorCode.SERVICE_UNAVAILABLE,
                             "the synthesis backend running this request stopped (it left the cluster); try again")));
                     return stream;
@@ -95,6 +95,40 @@ public final class SynthesisClient {
                     }
                     return Future.failedFuture(err);
                 });
+    }
+
+    /**
+     * Sends the job to one backend. A backend of another process that said it keeps the voice's prompt
+     * features gets the job without them (they are ~160 KB for a 10 s voice); if it no longer has them
+     * it refuses with {@link SynthesisMessages#PROMPT_NEEDED}, and gets the job again with them, once.
+     * This process's backend always gets them: delivery here copies nothing.
+     */
+    private Future<Accepted> deliver(Job job, Backends.Target target) {
+        PromptFeatures prompt = job.prompt();
+        boolean remote = prompt != null && !target.nodeId().isEmpty() && !target.nodeId().equals(backends.localNode());
+        if (!remote) {
+            return request(job, target);
+        }
+        Future<Accepted> withFeatures;
+        if (backends.withholdPrompt(target, job.voiceId(), prompt.modelVersion())) {
+            withFeatures = request(job.withholdingPrompt(), target).recover(err -> {
+                if (err instanceof ReplyException reply && reply.failureType() == ReplyFailure.RECIPIENT_FAILURE
+                        && reply.failureCode() == SynthesisMessages.PROMPT_NEEDED) {
+                    backends.promptHeld(target, job.voiceId(), prompt.modelVersion(), false);
+                    return request(job, target);
+                }
+                return Future.failedFuture(err);
+            });
+        } else {
+            withFeatures = request(job, target);
+        }
+        return withFeatures.onSuccess(accepted -> backends.promptHeld(target, job.voiceId(), prompt.modelVersion(),
+                accepted.promptKept()));
+    }
+
+    private Future<Accepted> request(Job job, Backends.Target target) {
+        return vertx.eventBus().<Accepted>request(target.jobsAddress(), job, new DeliveryOptions().setSendTimeout(START_TIMEOUT_MS))
+                .map(reply -> reply.body());
     }
 
     /** Maps an event-bus failure of a backend request to what the API reports. */

@@ -37,6 +37,12 @@ public final class SynthesisMessages {
     public static final String ENGINE_ADDRESS = "cosyvoice.synthesis.engine";
     /** Where backends turn a {@link PromptRequest} into {@link io.cosyvoice.voice.PromptFeatures}. */
     public static final String PROMPT_ADDRESS = "cosyvoice.synthesis.prompt";
+    /**
+     * The failure code of a backend that was sent a job with its prompt features withheld
+     * ({@link Job#promptWithheld()}) and does not keep them (any more): send the job again with them.
+     * Never shown to a client.
+     */
+    public static final int PROMPT_NEEDED = 428;
     /** The sample rate of every {@link Chunk}: CosyVoice2's native rate. */
     public static final int SAMPLE_RATE = 24000;
 
@@ -73,7 +79,10 @@ public final class SynthesisMessages {
      *                       cancels the job when that node leaves
      * @param voiceId        the reference audio whose voice to use
      * @param promptText     the reference audio's transcript (the zero-shot mode's prompt text)
-     * @param prompt         the voice's prompt features for the backend's model version; null when none could be had
+     * @param prompt         the voice's prompt features for the backend's model version; null when none could be had,
+     *                       or when withheld
+     * @param promptWithheld true when the frontend left the features out because this backend said it keeps them
+     *                       ({@link Accepted#promptKept()}); one that no longer does fails with {@link #PROMPT_NEEDED}
      * @param instruct       the instruction ({@link SynthesisMode#INSTRUCT} only), else empty
      * @param seed           makes the job reproducible when present
      * @param speed          requested speaking rate; a backend that applies it says so in {@link Accepted}
@@ -84,10 +93,25 @@ public final class SynthesisMessages {
      *                       result is awaited, which lets the model use its non-streaming (full-attention) mode
      */
     public record Job(String jobId, String outputAddress, String origin, UUID voiceId, String promptText, PromptFeatures prompt,
-                      SynthesisMode mode, String instruct, OptionalLong seed, double speed, List<String> sentences,
-                      boolean textComplete, int initialCredits, boolean streaming) {
+                      boolean promptWithheld, SynthesisMode mode, String instruct, OptionalLong seed, double speed,
+                      List<String> sentences, boolean textComplete, int initialCredits, boolean streaming) {
         public Job {
             sentences = List.copyOf(sentences);
+            if (promptWithheld && prompt != null) {
+                throw new IllegalArgumentException("a job either carries its prompt features or withholds them");
+            }
+        }
+
+        /** This job with its prompt features left out (the backend keeps them). */
+        public Job withholdingPrompt() {
+            return new Job(jobId, outputAddress, origin, voiceId, promptText, null, true, mode, instruct, seed, speed,
+                    sentences, textComplete, initialCredits, streaming);
+        }
+
+        /** This job carrying {@code features}. */
+        public Job withPrompt(PromptFeatures features) {
+            return new Job(jobId, outputAddress, origin, voiceId, promptText, features, false, mode, instruct, seed, speed,
+                    sentences, textComplete, initialCredits, streaming);
         }
     }
 
@@ -114,8 +138,10 @@ public final class SynthesisMessages {
      *
      * @param inputAddress where to send MoreText, Credit and Cancel for this job
      * @param speedApplied whether the audio already has the requested speed
+     * @param promptKept   whether the backend keeps the job's prompt features in memory: later jobs of this voice
+     *                     to it may withhold them ({@link Job#promptWithheld()})
      */
-    public record Accepted(String inputAddress, boolean speedApplied) {
+    public record Accepted(String inputAddress, boolean speedApplied, boolean promptKept) {
     }
 
     /** More sentences for an open job; {@code last} closes its text. */

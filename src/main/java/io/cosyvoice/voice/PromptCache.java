@@ -7,12 +7,13 @@ import java.util.Optional;
 import java.util.UUID;
 
 /**
- * Prompt features read from the database, kept in memory up to a byte budget, least recently used
- * out first. A voice's features for one model version never change (ids are never reused), so an
- * entry is never stale: only a deleted voice's entry goes, and the voice lookup that precedes every
- * synthesis already refuses a deleted voice. Thread-safe: every HTTP verticle instance shares one.
+ * Prompt features kept in memory up to a byte budget, least recently used out first: a frontend's
+ * features read from the database, a backend's received with jobs. A voice's features for one model
+ * version never change (ids are never reused), so an entry is never stale: only a deleted voice's
+ * entry goes, and the voice lookup that precedes every synthesis already refuses a deleted voice.
+ * Thread-safe: every HTTP verticle instance shares one.
  */
-final class PromptCache {
+public final class PromptCache {
 
     /** Bytes an entry costs beyond its arrays: the key, the record, the map entry. */
     private static final long ENTRY_OVERHEAD = 256;
@@ -25,18 +26,19 @@ final class PromptCache {
     private long bytes;
 
     /** @param budgetBytes the most the kept features may weigh; 0 keeps nothing */
-    PromptCache(long budgetBytes) {
+    public PromptCache(long budgetBytes) {
         this.budgetBytes = budgetBytes;
     }
 
-    synchronized Optional<PromptFeatures> get(UUID voice, String modelVersion) {
+    public synchronized Optional<PromptFeatures> get(UUID voice, String modelVersion) {
         return Optional.ofNullable(entries.get(new Key(voice, modelVersion)));
     }
 
-    synchronized void put(UUID voice, PromptFeatures features) {
+    /** Keeps a voice's features; false when they alone exceed the budget (nothing kept). */
+    public synchronized boolean put(UUID voice, PromptFeatures features) {
         long size = sizeOf(features);
         if (size > budgetBytes) {
-            return;
+            return false;
         }
         PromptFeatures previous = entries.put(new Key(voice, features.modelVersion()), features);
         bytes += size - (previous == null ? 0 : sizeOf(previous));
@@ -44,6 +46,7 @@ final class PromptCache {
             bytes -= sizeOf(eldest.next());
             eldest.remove();
         }
+        return true;
     }
 
     /** Forgets every model version's features of a voice. */

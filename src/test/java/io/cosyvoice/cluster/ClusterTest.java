@@ -38,6 +38,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -163,6 +164,21 @@ class ClusterTest {
 
         PrometheusText metrics = assertFrontendSees(backends, 0);
         assertTrue(metrics.sum("cosyvoice_cluster_jobs_placed_total") >= 2, "a job for each synthesis, on its backend");
+
+        // one voice, seeded, four times on three backends: one backend gets it at least twice, the second time
+        // without its prompt features (it kept those of the first job); the audio must be the same every time
+        JsonObject seeded = new JsonObject().put("model", "CosyVoice2-0.5B").put("stream", false)
+                .put("input", new JsonObject().put("mode", "fast_replication").put("reference_audio_id", id)
+                        .put("text", "你好。").put("seed", 42));
+        Set<String> audio = new HashSet<>();
+        for (int i = 0; i < 4; i++) {
+            HttpResponse<String> response = http.send(request(seeded), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, response.statusCode(), response.body());
+            audio.add(new JsonObject(response.body()).getJsonObject("output").getJsonObject("audio").getString("data"));
+        }
+        assertEquals(1, audio.size(), "the same seeded audio whether a job carried the voice's features or not");
+        assertTrue(frontendMetrics().sum("cosyvoice_cluster_prompts_withheld_total") >= 1,
+                "a backend that kept a voice's features got a job without them");
     }
 
     @Test

@@ -155,6 +155,16 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void backendPromptCacheBudget() {
+        assertEquals(64L << 20, ConfigLoader.load(Map.of(), Optional.empty()).engine().promptCacheBytes());
+        assertEquals(0, ConfigLoader.load(Map.of("COSYVOICE_ENGINE_PROMPT_CACHE_BYTES", "0"), Optional.empty())
+                .engine().promptCacheBytes());
+        assertEquals(1L << 30, ConfigLoader.load(Map.of("COSYVOICE_ENGINE_PROMPT_CACHE_BYTES", "1073741824"), Optional.empty())
+                .engine().promptCacheBytes());
+        assertMessage(Map.of("COSYVOICE_ENGINE_PROMPT_CACHE_BYTES", "-1"), null, "COSYVOICE_ENGINE_PROMPT_CACHE_BYTES");
+    }
+
+    @Test
     void aMalformedDatabaseUrlIsNamedWithoutRepeatingThePassword() {
         ConfigException e = assertThrows(ConfigException.class,
                 () -> ConfigLoader.load(Map.of("COSYVOICE_DATABASE_URL", "mysql://u:s3cret@h/db"), Optional.empty()));

@@ -63,7 +63,7 @@ class EngineBackendDrainTest {
     void theJobsOfAFrontendThatLeftAreCancelledAndTheirSlotsFreed() throws Exception {
         Vertx vertx = Vertx.vertx();
         try {
-            EngineBackendVerticle backend = new EngineBackendVerticle(engine, 2, 2, metrics.engine(), true, Duration.ZERO, NODE, Duration.ZERO);
+            EngineBackendVerticle backend = new EngineBackendVerticle(engine, 2, 2, metrics.engine(), true, Duration.ZERO, NODE, Duration.ZERO, 0);
             vertx.deployVerticle(backend).await(30, TimeUnit.SECONDS);
             assertEquals(4, backend.freeCapacity());
             LinkedBlockingQueue<Output> outputs = outputs(vertx, "out.gone");
@@ -83,7 +83,7 @@ class EngineBackendDrainTest {
     void stoppingDrainsRunningJobsFinishAndNewOnesAreRefused() throws Exception {
         Vertx vertx = Vertx.vertx();
         try {
-            EngineBackendVerticle backend = new EngineBackendVerticle(engine, 2, 2, metrics.engine(), true, Duration.ZERO, NODE, Duration.ofSeconds(30));
+            EngineBackendVerticle backend = new EngineBackendVerticle(engine, 2, 2, metrics.engine(), true, Duration.ZERO, NODE, Duration.ofSeconds(30), 0);
             String deployment = vertx.deployVerticle(backend).await(30, TimeUnit.SECONDS);
             LinkedBlockingQueue<Output> outputs = outputs(vertx, "out.running");
             // no credits yet: the job cannot finish before the drain starts
@@ -116,7 +116,7 @@ class EngineBackendDrainTest {
 
     private static Job job(String output, String origin, int credits) {
         return new Job(UUID.randomUUID().toString(), output, origin, UUID.randomUUID(), "希望你以后能够做得比我还好哟", voice,
-                SynthesisMode.ZERO_SHOT, "", OptionalLong.of(7), 1.0, List.of("今天天气很好。"), true, credits, true);
+                false, SynthesisMode.ZERO_SHOT, "", OptionalLong.of(7), 1.0, List.of("今天天气很好。"), true, credits, true);
     }
 
     private static Accepted accept(Vertx vertx, Job job) throws Exception {

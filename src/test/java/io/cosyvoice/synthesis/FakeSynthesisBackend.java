@@ -73,7 +73,7 @@ public final class FakeSynthesisBackend extends VerticleBase {
         Future<Void> jobs = vertx.eventBus().<Job>consumer(SynthesisMessages.JOBS_ADDRESS, message -> {
             Job job = message.body();
             FakeJob fake = new FakeJob(job);
-            message.reply(new Accepted(fake.input.address(), false));
+            message.reply(new Accepted(fake.input.address(), false, false));
             started.incrementAndGet();
             fake.addText(job.sentences(), job.textComplete());
         }).completion();
