@@ -1,5 +1,10 @@
 package io.cosyvoice.engine;
 
+import io.cosyvoice.synthesis.SynthesisMessages.Chunk;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import io.cosyvoice.audio.TestAudio;
 import io.cosyvoice.config.EngineConfig;
 import io.cosyvoice.metrics.Metrics;
@@ -35,10 +40,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The backend's side of clustering, on the real engine (tiny twin): it takes jobs at its node's
- * own address, frees the jobs of a frontend that left, and drains when stopped (running jobs
- * finish, new ones are refused).
+ * own address, frees the jobs of a frontend that left, drains when stopped (running jobs finish,
+ * new ones are refused), and keeps the prompt features jobs brought: a job that withholds features
+ * the backend keeps gives the same seeded audio as one that carries them, and one that withholds
+ * features it does not keep is refused with {@link SynthesisMessages#PROMPT_NEEDED}.
  */
-class EngineBackendDrainTest {
+class EngineBackendClusteringTest {
 
     private static final String NODE = "backend-node-1";
     private static Engine engine;
@@ -114,8 +121,61 @@ class EngineBackendDrainTest {
         }
     }
 
+    @Test
+    void withheldFeaturesTheBackendKeepsGiveTheSameAudioAndUnknownOnesAreAskedFor() throws Exception {
+        Vertx vertx = Vertx.vertx();
+        try {
+            deploy(vertx, EngineConfig.DEFAULTS.promptCacheBytes());
+            UUID voiceId = UUID.randomUUID();
+
+            Job sent = job("out.sent", "frontend", 1000, voiceId);
+            LinkedBlockingQueue<Output> sentOutputs = outputs(vertx, sent.outputAddress());
+            assertTrue(accept(vertx, sent).promptKept(), "the backend says it keeps the features");
+            byte[] sentAudio = audio(sentOutputs);
+
+            Job withheld = job("out.withheld", "frontend", 1000, voiceId).withholdingPrompt();
+            LinkedBlockingQueue<Output> withheldOutputs = outputs(vertx, withheld.outputAddress());
+            assertTrue(accept(vertx, withheld).promptKept());
+            byte[] withheldAudio = audio(withheldOutputs);
+            assertTrue(sentAudio.length > 0);
+            assertArrayEquals(sentAudio, withheldAudio, "the kept features are the ones sent: same seed, same audio");
+
+            ReplyException unknown = refusal(vertx, job("out.unknown", "frontend", 1000).withholdingPrompt());
+            assertEquals(SynthesisMessages.PROMPT_NEEDED, unknown.failureCode(), unknown.getMessage());
+        } finally {
+            vertx.close().await(30, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void aBackendThatKeepsNothingSaysSoAndAsksForWithheldFeatures() throws Exception {
+        Vertx vertx = Vertx.vertx();
+        try {
+            deploy(vertx, 0);
+            UUID voiceId = UUID.randomUUID();
+            Job sent = job("out.sent", "frontend", 1000, voiceId);
+            LinkedBlockingQueue<Output> outputs = outputs(vertx, sent.outputAddress());
+            assertFalse(accept(vertx, sent).promptKept(), "a frontend must not leave them out next time");
+            assertTrue(audio(outputs).length > 0);
+
+            ReplyException refused = refusal(vertx, job("out.withheld", "frontend", 1000, voiceId).withholdingPrompt());
+            assertEquals(SynthesisMessages.PROMPT_NEEDED, refused.failureCode(), refused.getMessage());
+        } finally {
+            vertx.close().await(30, TimeUnit.SECONDS);
+        }
+    }
+
+    private static void deploy(Vertx vertx, long promptCacheBytes) throws Exception {
+        vertx.deployVerticle(new EngineBackendVerticle(engine, 2, 2, metrics.engine(), true, Duration.ZERO, NODE,
+                Duration.ZERO, promptCacheBytes)).await(30, TimeUnit.SECONDS);
+    }
+
     private static Job job(String output, String origin, int credits) {
-        return new Job(UUID.randomUUID().toString(), output, origin, UUID.randomUUID(), "希望你以后能够做得比我还好哟", voice,
+        return job(output, origin, credits, UUID.randomUUID());
+    }
+
+    private static Job job(String output, String origin, int credits, UUID voiceId) {
+        return new Job(UUID.randomUUID().toString(), output, origin, voiceId, "希望你以后能够做得比我还好哟", voice,
                 false, SynthesisMode.ZERO_SHOT, "", OptionalLong.of(7), 1.0, List.of("今天天气很好。"), true, credits, true);
     }
 
@@ -134,6 +194,33 @@ class EngineBackendDrainTest {
         while (!condition.getAsBoolean()) {
             assertTrue(System.nanoTime() < deadline, "condition met in time");
             Thread.sleep(20);
+        }
+    }
+
+    private static ReplyException refusal(Vertx vertx, Job job) {
+        ExecutionException refused = assertThrows(ExecutionException.class, () -> vertx.eventBus()
+                .request(new Backends.Target(NODE).jobsAddress(), job)
+                .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS));
+        return assertInstanceOf(ReplyException.class, refused.getCause());
+    }
+
+    /** Every sample of a job's audio, as bytes, once it ended well. */
+    private static byte[] audio(LinkedBlockingQueue<Output> outputs) throws InterruptedException {
+        ByteArrayOutputStream audio = new ByteArrayOutputStream();
+        while (true) {
+            Output output = outputs.poll(60, TimeUnit.SECONDS);
+            assertNotNull(output, "the job kept sending");
+            switch (output) {
+                case Chunk chunk -> {
+                    ByteBuffer bytes = ByteBuffer.allocate(chunk.samples().length * Float.BYTES);
+                    bytes.asFloatBuffer().put(chunk.samples());
+                    audio.writeBytes(bytes.array());
+                }
+                case End end -> {
+                    return audio.toByteArray();
+                }
+                case SynthesisMessages.Failure failure -> throw new AssertionError(failure.toString());
+            }
         }
     }
 }
