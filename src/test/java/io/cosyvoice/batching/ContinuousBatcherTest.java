@@ -7,10 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnxruntime.OrtException;
-import io.cosyvoice.engine.EngineOptions;
-import io.cosyvoice.engine.LlmGraph;
-import io.cosyvoice.engine.ModelDirectory;
-import io.cosyvoice.engine.OnnxGraphs;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,128 +17,22 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.IntConsumer;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-class ContinuousBatcherTest {
+class ContinuousBatcherTest extends TinyLlmBatcherTest {
 
     private static final List<GoldenCases> CASES = GoldenCases.all();
     /** The longest golden needs 99 prefix positions + 13 · 20 tokens. */
     private static final BatcherOptions OPTIONS = BatcherOptions.DEFAULTS.withKvCapacity(512);
 
-    private static OnnxGraphs graphs;
-    private static LlmGraph graph;
-
-    private final List<ContinuousBatcher> opened = new ArrayList<>();
-    private final Steps steps = new Steps();
-
-    @BeforeAll
-    static void open() throws Exception {
-        ModelDirectory model = ModelDirectory.open(GoldenCases.TINY, false);
-        graphs = OnnxGraphs.open(model, new EngineOptions(1, "cpu", 0, 0, false));
-        graph = LlmGraph.open(model, graphs);
-    }
-
-    @AfterAll
-    static void close() {
-        graphs.close();
-    }
-
-    @AfterEach
-    void closeBatchers() {
-        opened.forEach(ContinuousBatcher::close);
+    @Override
+    void assertReleased() {
         assertEquals(0, KvSlotPool.openTensors(), "every tensor closed with its pool");
-    }
-
-    /** Records every step and failure the listener sees. */
-    static final class Steps implements BatcherListener {
-        final List<Step> all = Collections.synchronizedList(new ArrayList<>());
-        final List<Integer> failedSequences = Collections.synchronizedList(new ArrayList<>());
-        final AtomicInteger slots = new AtomicInteger();
-        final AtomicInteger maxSlots = new AtomicInteger();
-        final AtomicInteger admitted = new AtomicInteger();
-
-        @Override
-        public void onStep(Step step) {
-            all.add(step);
-        }
-
-        @Override
-        public void onSlotsInUse(int n) {
-            slots.set(n);
-            maxSlots.accumulateAndGet(n, Math::max);
-        }
-
-        @Override
-        public void onAdmitted(long waitNanos) {
-            admitted.incrementAndGet();
-        }
-
-        @Override
-        public void onStepFailed(Throwable error, int sequences) {
-            failedSequences.add(sequences);
-        }
-    }
-
-    private ContinuousBatcher start(BatcherOptions options) {
-        return start(options, StepRunner.of(graph.session()));
-    }
-
-    private ContinuousBatcher start(BatcherOptions options, StepRunner runner) {
-        ContinuousBatcher batcher = ContinuousBatcher.start(graph, options, steps, runner);
-        opened.add(batcher);
-        return batcher;
-    }
-
-    /** A submitted golden case and the tokens it streamed. */
-    record Run(GoldenCases golden, BatchedGeneration handle, List<Integer> streamed) {
-
-        Generation await() throws Exception {
-            return handle.completion().get(60, TimeUnit.SECONDS);
-        }
-
-        int[] streamedTokens() {
-            synchronized (streamed) {
-                return streamed.stream().mapToInt(Integer::intValue).toArray();
-            }
-        }
-
-        int count() {
-            synchronized (streamed) {
-                return streamed.size();
-            }
-        }
-
-        /** Waits for the end and checks every token against the golden. */
-        void assertGolden() throws Exception {
-            Generation g = await();
-            assertArrayEquals(golden.speechTokens(), g.tokens(), golden.name());
-            assertArrayEquals(golden.speechTokens(), streamedTokens(), golden.name() + " streamed");
-            int maxLen = 20 * golden.textTokens().length;
-            assertEquals(g.tokens().length == maxLen ? Generation.Stop.MAX_LEN : Generation.Stop.STOP_TOKEN, g.stop());
-        }
-    }
-
-    private static Run submit(ContinuousBatcher batcher, GoldenCases c) {
-        return submit(batcher, c, t -> { });
-    }
-
-    /** Submits a case; {@code also} sees each token after it is recorded. */
-    private static Run submit(ContinuousBatcher batcher, GoldenCases c, IntConsumer also) {
-        List<Integer> streamed = Collections.synchronizedList(new ArrayList<>());
-        BatchedGeneration handle = batcher.submit(c.request(graph), t -> {
-            streamed.add(t);
-            also.accept(t);
-        });
-        return new Run(c, handle, streamed);
     }
 
     static Stream<Arguments> layouts() {

@@ -9,12 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnxruntime.OrtException;
-import io.cosyvoice.engine.EngineOptions;
 import io.cosyvoice.engine.LlmGraph;
 import io.cosyvoice.engine.ModelConfig;
-import io.cosyvoice.engine.ModelDirectory;
-import io.cosyvoice.engine.OnnxGraphs;
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -32,16 +28,15 @@ class DeviceSlotPoolTest {
     private static final int SLOTS = 4;
     private static final int CAPACITY = 24;
 
-    private static OnnxGraphs graphs;
+    private static TinyLlm tiny;
     private static LlmGraph graph;
     private static ModelConfig.Llm llm;
     private static NativeLlmSession session;
 
     @BeforeAll
     static void open() throws Exception {
-        ModelDirectory model = ModelDirectory.open(GoldenCases.TINY, false);
-        graphs = OnnxGraphs.open(model, new EngineOptions(1, "cpu", 0, 0, false));
-        graph = LlmGraph.open(model, graphs);
+        tiny = TinyLlm.open();
+        graph = tiny.graph();
         llm = graph.config();
         session = NativeLlmSession.open(graph);
     }
@@ -49,7 +44,7 @@ class DeviceSlotPoolTest {
     @AfterAll
     static void close() {
         session.close();
-        graphs.close();
+        tiny.close();
     }
 
     private static DeviceSlotPool pool() throws OrtException {

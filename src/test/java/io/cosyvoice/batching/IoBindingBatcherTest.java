@@ -1,20 +1,10 @@
 package io.cosyvoice.batching;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.cosyvoice.engine.EngineOptions;
-import io.cosyvoice.engine.LlmGraph;
-import io.cosyvoice.engine.ModelDirectory;
-import io.cosyvoice.engine.OnnxGraphs;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -25,54 +15,14 @@ import org.junit.jupiter.params.provider.CsvSource;
  * (those of the Java binding and of the one-sequence generator), batched and chunked, over one or
  * two replicas; a decode step transfers its inputs and logits, never the cache.
  */
-class IoBindingBatcherTest {
+class IoBindingBatcherTest extends TinyLlmBatcherTest {
 
     private static final List<GoldenCases> CASES = GoldenCases.all();
     private static final BatcherOptions OPTIONS = BatcherOptions.DEFAULTS.withKvCapacity(512).withKvBinding(KvBinding.IOBINDING);
 
-    private static OnnxGraphs graphs;
-    private static LlmGraph graph;
-
-    private final List<ContinuousBatcher> opened = new ArrayList<>();
-    private final ContinuousBatcherTest.Steps steps = new ContinuousBatcherTest.Steps();
-
-    @BeforeAll
-    static void open() throws Exception {
-        ModelDirectory model = ModelDirectory.open(GoldenCases.TINY, false);
-        graphs = OnnxGraphs.open(model, new EngineOptions(1, "cpu", 0, 0, false));
-        graph = LlmGraph.open(model, graphs);
-    }
-
-    @AfterAll
-    static void close() {
-        graphs.close();
-    }
-
-    @AfterEach
-    void closeBatchers() {
-        opened.forEach(ContinuousBatcher::close);
+    @Override
+    void assertReleased() {
         assertEquals(0, DeviceSlotPool.openValues(), "every OrtValue and IoBinding released with its pool");
-    }
-
-    private ContinuousBatcher start(BatcherOptions options) {
-        ContinuousBatcher batcher = ContinuousBatcher.start(graph, options, steps);
-        opened.add(batcher);
-        return batcher;
-    }
-
-    private record Run(GoldenCases golden, BatchedGeneration handle, List<Integer> streamed) {
-        void assertGolden() throws Exception {
-            Generation g = handle.completion().get(60, TimeUnit.SECONDS);
-            assertArrayEquals(golden.speechTokens(), g.tokens(), golden.name());
-            synchronized (streamed) {
-                assertArrayEquals(golden.speechTokens(), streamed.stream().mapToInt(Integer::intValue).toArray(), golden.name());
-            }
-        }
-    }
-
-    private static Run submit(ContinuousBatcher batcher, GoldenCases c) {
-        List<Integer> streamed = java.util.Collections.synchronizedList(new ArrayList<>());
-        return new Run(c, batcher.submit(c.request(graph), streamed::add), streamed);
     }
 
     @ParameterizedTest(name = "batch {0}, {1} tokens per step, {2} replica(s)")

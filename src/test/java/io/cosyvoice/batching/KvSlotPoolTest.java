@@ -5,11 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.cosyvoice.engine.EngineOptions;
 import io.cosyvoice.engine.LlmGraph;
 import io.cosyvoice.engine.ModelConfig;
-import io.cosyvoice.engine.ModelDirectory;
-import io.cosyvoice.engine.OnnxGraphs;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import org.junit.jupiter.api.AfterAll;
@@ -23,21 +20,20 @@ class KvSlotPoolTest {
     private static final int SLOTS = 4;
     private static final int CAPACITY = 24;
 
-    private static OnnxGraphs graphs;
+    private static TinyLlm tiny;
     private static LlmGraph graph;
     private static ModelConfig.Llm llm;
 
     @BeforeAll
     static void open() throws Exception {
-        ModelDirectory model = ModelDirectory.open(GoldenCases.TINY, false);
-        graphs = OnnxGraphs.open(model, new EngineOptions(1, "cpu", 0, 0, false));
-        graph = LlmGraph.open(model, graphs);
+        tiny = TinyLlm.open();
+        graph = tiny.graph();
         llm = graph.config();
     }
 
     @AfterAll
     static void close() {
-        graphs.close();
+        tiny.close();
     }
 
     private static KvSlotPool pool() {
