@@ -40,8 +40,7 @@ class IoBindingEngineApiTest {
     }
 
     private static JsonObject input(String text, long seed) {
-        return new JsonObject().put("mode", "fast_replication").put("reference_audio_id", voice).put("text", text)
-                .put("seed", seed).put("output_format", "wav");
+        return SpeechTestSupport.seededWav(voice, text, seed);
     }
 
     @Test

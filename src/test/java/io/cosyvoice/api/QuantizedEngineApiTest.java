@@ -45,8 +45,7 @@ class QuantizedEngineApiTest {
     }
 
     private static JsonObject input(String text, long seed) {
-        return new JsonObject().put("mode", "fast_replication").put("reference_audio_id", voice).put("text", text)
-                .put("seed", seed).put("output_format", "wav");
+        return SpeechTestSupport.seededWav(voice, text, seed);
     }
 
     @Test

@@ -76,6 +76,11 @@ final class SpeechTestSupport {
         return input;
     }
 
+    /** A fast-replication input in WAV with a seed: the same seed and text give the same audio. */
+    static JsonObject seededWav(String voiceId, String text, long seed) {
+        return input("fast_replication", text, voiceId).put("seed", seed).put("output_format", "wav");
+    }
+
     static JsonObject body(JsonObject input, boolean stream) {
         return new JsonObject().put("model", "CosyVoice2-0.5B").put("input", input).put("stream", stream);
     }

@@ -226,10 +226,7 @@ class ClusterTest {
     @Order(3)
     void aBackendKilledMidTaskFailsItsWebSocketTaskFastAndTheOtherCarriesOn() throws Exception {
         String taskVoice = uploadVoice();
-        Task task = Task.open(taskVoice);
-        // enough text that the splitter lets whole pieces go (it folds short sentences together)
-        task.say("今天天气很好，我们去公园散步吧。".repeat(8));
-        task.awaitAudio();
+        Task task = Task.speaking(taskVoice);
         Node victim = backendOf(taskVoice);
 
         // a stream started now goes to the other backend and is not disturbed
@@ -264,10 +261,7 @@ class ClusterTest {
     @Order(4)
     void aBackendStoppingDrainsItFinishesRunningTasksAndTakesNoNewJobs() throws Exception {
         String taskVoice = uploadVoice();
-        Task task = Task.open(taskVoice);
-        // enough text that the splitter lets whole pieces go (it folds short sentences together)
-        task.say("今天天气很好，我们去公园散步吧。".repeat(8));
-        task.awaitAudio();
+        Task task = Task.speaking(taskVoice);
         Node last = backendOf(taskVoice);
 
         last.process().destroy(); // SIGTERM: graceful
@@ -577,6 +571,15 @@ class ClusterTest {
         private Task(WebSocket socket) {
             this.socket = socket;
             socket.textMessageHandler(text -> received.add(new JsonObject(text)));
+        }
+
+        /** A task that has sent a long text and received its first audio: it runs on one backend for a while. */
+        static Task speaking(String voice) throws InterruptedException {
+            Task task = open(voice);
+            // enough text that the splitter lets whole pieces go (it folds short sentences together)
+            task.say("今天天气很好，我们去公园散步吧。".repeat(8));
+            task.awaitAudio();
+            return task;
         }
 
         static Task open(String voice) throws InterruptedException {
