@@ -1,6 +1,7 @@
 package io.cosyvoice.perf.gatling;
 
 import io.cosyvoice.audio.TestAudio;
+import io.gatling.javaapi.core.Assertion;
 import io.gatling.javaapi.core.ClosedInjectionStep;
 import io.gatling.javaapi.http.HttpProtocolBuilder;
 
@@ -21,6 +22,7 @@ import java.util.Locale;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 import static io.gatling.javaapi.core.CoreDsl.constantConcurrentUsers;
+import static io.gatling.javaapi.core.CoreDsl.global;
 import static io.gatling.javaapi.core.CoreDsl.rampConcurrentUsers;
 import static io.gatling.javaapi.http.HttpDsl.http;
 
@@ -77,6 +79,11 @@ final class LoadSettings {
     }
 
     /** Ramping concurrency: from 1 to {@link #USERS} users, then holding there; each user repeats its scenario. */
+    /** The run fails when more than {@code -DmaxErrorPercent} (1) percent of its requests failed. */
+    static Assertion errorBudget() {
+        return global().failedRequests().percent().lte(Double.parseDouble(System.getProperty("maxErrorPercent", "1")));
+    }
+
     static ClosedInjectionStep[] ramp() {
         return new ClosedInjectionStep[]{
                 rampConcurrentUsers(1).to(USERS).during(Duration.ofSeconds(RAMP_SECONDS)),

@@ -5,7 +5,6 @@ import io.gatling.javaapi.core.Simulation;
 
 import static io.gatling.javaapi.http.HttpDsl.ByteArrayBodyPart;
 import static io.gatling.javaapi.http.HttpDsl.StringBodyPart;
-import static io.gatling.javaapi.core.CoreDsl.global;
 import static io.gatling.javaapi.core.CoreDsl.jsonPath;
 import static io.gatling.javaapi.core.CoreDsl.scenario;
 import static io.gatling.javaapi.http.HttpDsl.http;
@@ -36,6 +35,6 @@ public class ReferenceAudioSimulation extends Simulation {
 
     {
         setUp(crud.injectClosed(LoadSettings.ramp())).protocols(LoadSettings.protocol())
-                .assertions(global().failedRequests().percent().lte(Double.parseDouble(System.getProperty("maxErrorPercent", "1"))));
+                .assertions(LoadSettings.errorBudget());
     }
 }

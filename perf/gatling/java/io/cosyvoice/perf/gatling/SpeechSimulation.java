@@ -10,7 +10,6 @@ import java.util.List;
 
 import static io.gatling.javaapi.core.CoreDsl.StringBody;
 import static io.gatling.javaapi.core.CoreDsl.exec;
-import static io.gatling.javaapi.core.CoreDsl.global;
 import static io.gatling.javaapi.core.CoreDsl.jsonPath;
 import static io.gatling.javaapi.core.CoreDsl.regex;
 import static io.gatling.javaapi.core.CoreDsl.scenario;
@@ -103,7 +102,7 @@ public class SpeechSimulation extends Simulation {
     {
         setUp(json.injectClosed(LoadSettings.ramp()), stream.injectClosed(LoadSettings.ramp()))
                 .protocols(LoadSettings.protocol())
-                .assertions(global().failedRequests().percent().lte(Double.parseDouble(System.getProperty("maxErrorPercent", "1"))));
+                .assertions(LoadSettings.errorBudget());
     }
 
     @Override

@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.UUID;
 
 import static io.gatling.javaapi.core.CoreDsl.exec;
-import static io.gatling.javaapi.core.CoreDsl.global;
 import static io.gatling.javaapi.core.CoreDsl.jsonPath;
 import static io.gatling.javaapi.core.CoreDsl.regex;
 import static io.gatling.javaapi.core.CoreDsl.repeat;
@@ -92,7 +91,7 @@ public class WebSocketSimulation extends Simulation {
 
     {
         setUp(duplex.injectClosed(LoadSettings.ramp())).protocols(LoadSettings.protocol())
-                .assertions(global().failedRequests().percent().lte(Double.parseDouble(System.getProperty("maxErrorPercent", "1"))));
+                .assertions(LoadSettings.errorBudget());
     }
 
     @Override
