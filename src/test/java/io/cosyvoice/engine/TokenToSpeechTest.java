@@ -63,13 +63,7 @@ class TokenToSpeechTest {
         }
 
         float[] audio() {
-            float[] out = new float[chunks.stream().mapToInt(c -> c.length).sum()];
-            int at = 0;
-            for (float[] c : chunks) {
-                System.arraycopy(c, 0, out, at, c.length);
-                at += c.length;
-            }
-            return out;
+            return VocoderBatchingTest.concat(chunks);
         }
 
         Mel mel() {
