@@ -8,7 +8,6 @@ import io.vertx.ext.web.client.HttpResponse;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.junit.jupiter.api.Test;
 
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -25,10 +24,7 @@ class DatabaseOutageTest {
     @Test
     void uploadsFailCleanlyWhileTheDatabaseIsDownAndRecoverAfter() throws Exception {
         Path pgDir = TestServer.tempDir("cosyvoice-outage-pg");
-        int pgPort;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            pgPort = socket.getLocalPort();
-        }
+        int pgPort = io.cosyvoice.support.FreePorts.next(); // the database comes back on it
         EmbeddedPostgres postgres = startPostgres(pgDir, pgPort);
         Map<String, String> env = new java.util.HashMap<>(TestServer.defaults());
         env.put("COSYVOICE_DATABASE_URL", "postgresql://postgres:postgres@127.0.0.1:" + pgPort + "/postgres");

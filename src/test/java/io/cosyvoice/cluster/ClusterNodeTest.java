@@ -1,12 +1,11 @@
 package io.cosyvoice.cluster;
 
 import io.cosyvoice.config.ClusterConfig;
+import io.cosyvoice.support.FreePorts;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -25,7 +24,7 @@ class ClusterNodeTest {
 
     @Test
     void membersFoundThroughDnsJoinAndALeavingMemberIsReported() throws Exception {
-        int port = freePort();
+        int port = FreePorts.next();
         ClusterNode first = ClusterNode.create(new ClusterConfig(ClusterConfig.Role.FRONTEND, List.of(),
                 Optional.of("localhost"), "127.0.0.1", port, 0));
         ClusterNode second = ClusterNode.create(new ClusterConfig(ClusterConfig.Role.BACKEND, List.of(),
@@ -55,11 +54,5 @@ class ClusterNodeTest {
     private static Vertx join(ClusterNode node) throws Exception {
         return Vertx.builder().with(node.vertxOptions(new VertxOptions())).withClusterManager(node.clusterManager())
                 .buildClustered().await(60, TimeUnit.SECONDS);
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
     }
 }

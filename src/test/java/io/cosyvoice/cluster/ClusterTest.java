@@ -7,6 +7,7 @@ import io.cosyvoice.audio.TestAudio;
 import io.cosyvoice.support.DocumentClients;
 import io.cosyvoice.support.PrometheusText;
 import io.cosyvoice.support.SharedPostgres;
+import io.cosyvoice.support.FreePorts;
 import io.cosyvoice.support.TestServer;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.WebSocket;
@@ -26,7 +27,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -116,7 +116,7 @@ class ClusterTest {
         workDir = TestServer.tempDir("cosyvoice-cluster");
         Files.write(workDir.resolve("zero_shot_prompt.wav"), TestAudio.wav16(3.5, 16000));
         databaseUrl = SharedPostgres.newDatabaseUrl();
-        clusterPorts = IntStream.range(0, 4).map(i -> freePort()).toArray();
+        clusterPorts = IntStream.range(0, 4).map(i -> FreePorts.next()).toArray();
         clientVertx = Vertx.vertx();
         webSockets = clientVertx.createWebSocketClient();
         // all at once: on two cores, starting JVMs one after the other is what takes time
@@ -394,7 +394,7 @@ class ClusterTest {
     // ---- processes
 
     private static Node start(String name, String role, int clusterPort) throws IOException {
-        int httpPort = freePort();
+        int httpPort = FreePorts.next();
         Map<String, String> env = new HashMap<>(System.getenv());
         env.keySet().removeIf(key -> key.startsWith("COSYVOICE_"));
         // ONNX Runtime crashes at start with a command line over about 4 KB: the class path goes in the environment
@@ -467,14 +467,6 @@ class ClusterTest {
                         + nodes.stream().map(Node::tail).collect(Collectors.joining("\n")));
             }
             Thread.sleep(100);
-        }
-    }
-
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 
