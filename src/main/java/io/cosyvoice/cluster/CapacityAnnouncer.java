@@ -16,7 +16,6 @@ public final class CapacityAnnouncer {
     static final long HEARTBEAT_MS = 1000;
 
     private final Vertx vertx;
-    private final String nodeId;
     private final EngineBackendVerticle backend;
     private final long timer;
     private Capacity last;
@@ -24,7 +23,6 @@ public final class CapacityAnnouncer {
 
     private CapacityAnnouncer(Vertx vertx, ClusterNode node, EngineBackendVerticle backend) {
         this.vertx = vertx;
-        this.nodeId = node.nodeId();
         this.backend = backend;
         SynthesisMessages.registerCodecs(vertx);
         node.onNodeLeft(backend::cancelJobsFrom);
@@ -38,7 +36,7 @@ public final class CapacityAnnouncer {
     }
 
     private void announce() {
-        Capacity now = new Capacity(nodeId, backend.freeCapacity(), backend.totalCapacity(), backend.draining());
+        Capacity now = backend.capacity();
         long at = System.nanoTime();
         if (!now.equals(last) || at - lastSentAt >= HEARTBEAT_MS * 1_000_000) {
             vertx.eventBus().publish(SynthesisMessages.CAPACITY_ADDRESS, now);

@@ -31,8 +31,9 @@ import java.util.function.Function;
 
 /**
  * The frontend's view of the cluster's backends, from the capacity they publish: each job goes to
- * the backend with the most free capacity (not round robin), counted against it until it reports
- * again. A backend that leaves the cluster, or stops reporting for {@link #REPORT_TIMEOUT_MS}, is
+ * the backend with the most free capacity (not round robin), counted against it until the backend
+ * answers with its capacity after taking it. Reports are ordered by their version, not by arrival:
+ * one sent just before a job arrived never makes its backend look idle again. A backend that leaves the cluster, or stops reporting for {@link #REPORT_TIMEOUT_MS}, is
  * dropped at once and the streams it was running fail with a clear error. It asks each backend once
  * which model it runs, and reports what it knows to readiness and to the metrics. It remembers which
  * voices' prompt features each backend keeps (forgotten with the backend), so jobs may leave them out.
@@ -55,12 +56,16 @@ public final class ClusterBackends implements Backends {
     private MessageConsumer<Capacity> reports;
     private long sweepTimer;
 
-    /** One backend as last reported, less the jobs placed on it since. */
+    /** One backend as it last said, less the jobs placed on it that it has not answered yet. */
     private static final class Backend {
         final String nodeId;
         final Set<Watch> watches = ConcurrentHashMap.newKeySet();
         final HeldPrompts prompts = new HeldPrompts();
-        int free;
+        /** Its free capacity in its newest report or answer, of {@link #version}. */
+        int saidFree;
+        long version = -1;
+        /** Jobs placed on it and not answered yet: no report can be trusted to count them. */
+        int unanswered;
         int total;
         boolean draining;
         long reportedAt;
@@ -71,6 +76,22 @@ public final class ClusterBackends implements Backends {
 
         Backend(String nodeId) {
             this.nodeId = nodeId;
+        }
+
+        int free() {
+            return draining ? 0 : Math.max(0, saidFree - unanswered);
+        }
+
+        /** Takes what the backend said, unless it said something newer already. */
+        boolean said(Capacity capacity) {
+            if (capacity.version() < version) {
+                return false;
+            }
+            version = capacity.version();
+            saidFree = capacity.free();
+            total = capacity.total();
+            draining = capacity.draining();
+            return true;
         }
     }
 
@@ -130,15 +151,15 @@ public final class ClusterBackends implements Backends {
                 log.atInfo().addKeyValue("node", id).addKeyValue("capacity", capacity.total()).log("synthesis backend available");
                 return new Backend(id);
             });
-            if (capacity.draining() && !backend.draining) {
-                log.atInfo().addKeyValue("node", backend.nodeId).log("synthesis backend draining: no new jobs go to it");
-            }
-            backend.free = capacity.free();
-            backend.total = capacity.total();
-            backend.draining = capacity.draining();
+            boolean wasDraining = backend.draining;
             backend.reportedAt = System.nanoTime();
-            metrics.reported(backend.nodeId, capacity.free(), capacity.total());
-            countBackends();
+            if (backend.said(capacity)) {
+                if (backend.draining && !wasDraining) {
+                    log.atInfo().addKeyValue("node", backend.nodeId).log("synthesis backend draining: no new jobs go to it");
+                }
+                metrics.reported(backend.nodeId, backend.free(), backend.total);
+                countBackends();
+            }
             askModel = backend.model == null && !backend.askingModel
                     && (backend.modelAskedAt == 0 || backend.reportedAt - backend.modelAskedAt > INFO_RETRY_NANOS);
             if (askModel) {
@@ -218,13 +239,14 @@ public final class ClusterBackends implements Backends {
 
     @Override
     public synchronized Target placeJob() {
-        int most = backends.values().stream().filter(b -> !b.draining).mapToInt(b -> b.free).max().orElse(0);
+        int most = backends.values().stream().mapToInt(Backend::free).max().orElse(0);
         // among the backends with the most room, any: idle backends share the work
-        List<Backend> best = backends.values().stream().filter(b -> !b.draining && b.free == most && most > 0).toList();
+        List<Backend> best = backends.values().stream().filter(b -> b.free() == most && most > 0).toList();
         if (!best.isEmpty()) {
             Backend chosen = best.get(ThreadLocalRandom.current().nextInt(best.size()));
-            chosen.free--;
+            chosen.unanswered++;
             metrics.placed(chosen.nodeId);
+            metrics.reported(chosen.nodeId, chosen.free(), chosen.total);
             return new Target(chosen.nodeId);
         }
         if (backends.values().stream().allMatch(b -> b.draining)) {
@@ -238,7 +260,7 @@ public final class ClusterBackends implements Backends {
     public synchronized Target any() {
         return backends.values().stream()
                 .filter(b -> !b.draining)
-                .max(Comparator.comparingInt((Backend b) -> b.free))
+                .max(Comparator.comparingInt(Backend::free))
                 .map(b -> new Target(b.nodeId))
                 .orElseThrow(Backends::noBackend);
     }
@@ -247,8 +269,21 @@ public final class ClusterBackends implements Backends {
     public synchronized void refused(Target target) {
         Backend backend = backends.get(target.nodeId());
         if (backend != null) {
-            backend.free = 0;
+            backend.saidFree = 0;
         }
+    }
+
+    @Override
+    public synchronized void answered(Target target, Capacity taken) {
+        Backend backend = backends.get(target.nodeId());
+        if (backend == null) {
+            return;
+        }
+        backend.unanswered = Math.max(0, backend.unanswered - 1);
+        if (taken != null) {
+            backend.said(taken);
+        }
+        metrics.reported(backend.nodeId, backend.free(), backend.total);
     }
 
     @Override
@@ -309,7 +344,8 @@ public final class ClusterBackends implements Backends {
 
     /**
      * For readiness, from memory (never waits on a backend): the backends known, their capacity as
-     * counted here (last report less the jobs placed since), and the models they run.
+     * counted here (what they last said less the jobs placed on them and not answered yet), and the
+     * models they run.
      */
     public synchronized JsonObject detail() {
         List<Backend> known = backends.values().stream().sorted(Comparator.comparing((Backend b) -> b.nodeId)).toList();
@@ -320,7 +356,7 @@ public final class ClusterBackends implements Backends {
                     .put("node", b.nodeId)
                     .put("address", memberAddress.apply(b.nodeId).orElse(null))
                     .put("draining", b.draining)
-                    .put("free_capacity", b.free)
+                    .put("free_capacity", b.free())
                     .put("capacity", b.total)
                     .put("model", b.model == null ? null : b.model.description())
                     .put("model_version", b.model == null ? null : b.model.modelVersion()));
@@ -328,7 +364,7 @@ public final class ClusterBackends implements Backends {
         return new JsonObject()
                 .put("backends", known.size())
                 .put("available", taking.size())
-                .put("free_capacity", taking.stream().mapToInt(b -> b.free).sum())
+                .put("free_capacity", taking.stream().mapToInt(Backend::free).sum())
                 .put("capacity", taking.stream().mapToInt(b -> b.total).sum())
                 .put("models", new JsonArray(known.stream().filter(b -> b.model != null)
                         .map(b -> b.model.description()).distinct().toList()))

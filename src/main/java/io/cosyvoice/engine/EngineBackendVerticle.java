@@ -6,6 +6,7 @@ import io.cosyvoice.synthesis.Backends;
 import io.cosyvoice.synthesis.SynthesisMessages;
 import io.cosyvoice.synthesis.SynthesisMessages.Accepted;
 import io.cosyvoice.synthesis.SynthesisMessages.Cancel;
+import io.cosyvoice.synthesis.SynthesisMessages.Capacity;
 import io.cosyvoice.synthesis.SynthesisMessages.Chunk;
 import io.cosyvoice.synthesis.SynthesisMessages.Credit;
 import io.cosyvoice.synthesis.SynthesisMessages.End;
@@ -75,7 +76,10 @@ public final class EngineBackendVerticle extends VerticleBase {
     private final PromptCache prompts;
     private volatile boolean draining;
     private MessageConsumer<Job> jobs;
-    private final AtomicInteger admitted = new AtomicInteger();
+    /** Jobs taken and not yet done. */
+    private int admitted;
+    /** Changes of the free capacity so far: lets a frontend order the capacity reports it gets. */
+    private long capacityVersion;
     private int waiting;
     private int running;
     private final List<Run> runs = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -143,7 +147,28 @@ public final class EngineBackendVerticle extends VerticleBase {
 
     /** Jobs this backend would accept now. */
     public int freeCapacity() {
-        return draining ? 0 : Math.max(0, workers + queueSize - admitted.get());
+        return capacity().free();
+    }
+
+    /** What this backend would accept now, for placement. */
+    public synchronized Capacity capacity() {
+        return new Capacity(self.nodeId(), draining ? 0 : Math.max(0, workers + queueSize - admitted), workers + queueSize,
+                draining, capacityVersion);
+    }
+
+    /** Takes a job if there is room: its capacity with the job taken, or null when full or draining. */
+    private synchronized Capacity admit() {
+        if (draining || admitted >= workers + queueSize) {
+            return null;
+        }
+        admitted++;
+        capacityVersion++;
+        return capacity();
+    }
+
+    private synchronized void released() {
+        admitted--;
+        capacityVersion++;
     }
 
     /** Running plus waiting slots. */
@@ -165,7 +190,10 @@ public final class EngineBackendVerticle extends VerticleBase {
     /** Drains: takes no new job, lets running ones finish within the drain timeout, then fails the rest. */
     @Override
     public Future<?> stop() {
-        draining = true;
+        synchronized (this) {
+            draining = true;
+            capacityVersion++;
+        }
         long deadline = System.nanoTime() + drainTimeout.toNanos();
         if (!runs.isEmpty() && !drainTimeout.isZero()) {
             log.atInfo().addKeyValue("jobs", runs.size()).addKeyValue("timeout", drainTimeout)
@@ -218,14 +246,10 @@ public final class EngineBackendVerticle extends VerticleBase {
         } else {
             promptKept = prompts.put(job.voiceId(), job.prompt());
         }
-        if (draining) {
-            message.fail(429, "the synthesis backend is shutting down; try again");
-            return;
-        }
-        if (admitted.incrementAndGet() > workers + queueSize) {
-            admitted.decrementAndGet();
-            message.fail(429, "the synthesis engine is busy (" + workers + " running, " + queueSize
-                    + " waiting); try again later");
+        Capacity taken = admit();
+        if (taken == null) {
+            message.fail(429, draining ? "the synthesis backend is shutting down; try again"
+                    : "the synthesis engine is busy (" + workers + " running, " + queueSize + " waiting); try again later");
             return;
         }
         Run run = new Run(job);
@@ -235,7 +259,7 @@ public final class EngineBackendVerticle extends VerticleBase {
                 .onSuccess(v -> {
                     log.atDebug().addKeyValue("job", accepted.jobId()).addKeyValue("voice", accepted.voiceId())
                             .addKeyValue("origin", accepted.origin()).log("synthesis job accepted");
-                    message.reply(new Accepted(run.input.address(), true, promptKept));
+                    message.reply(new Accepted(run.input.address(), true, promptKept, taken));
                     run.queuedAt = System.nanoTime();
                     jobsChanged(1, 0);
                     pool.execute(run);
@@ -416,7 +440,7 @@ public final class EngineBackendVerticle extends VerticleBase {
 
         void release() {
             if (runs.remove(this)) {
-                admitted.decrementAndGet();
+                released();
             }
         }
     }

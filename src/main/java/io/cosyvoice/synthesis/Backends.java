@@ -59,6 +59,14 @@ public interface Backends {
     void refused(Target target);
 
     /**
+     * The backend answered a job of {@link #placeJob()}: with its capacity once the job was taken, or with
+     * {@code null} when it did not take it (refused, gone, no answer). Until then the job counts against it
+     * whatever it reports.
+     */
+    default void answered(Target target, SynthesisMessages.Capacity taken) {
+    }
+
+    /**
      * Runs {@code onLost} (on the caller's Vert.x context) when the backend stops: it left the cluster
      * or stopped reporting. The returned action stops watching.
      */

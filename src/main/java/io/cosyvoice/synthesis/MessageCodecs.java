@@ -41,7 +41,8 @@ final class MessageCodecs {
                 out.string(m.inputAddress());
                 out.bool(m.speedApplied());
                 out.bool(m.promptKept());
-            }, in -> new Accepted(in.string(), in.bool(), in.bool())),
+                writeCapacity(out, m.capacity());
+            }, in -> new Accepted(in.string(), in.bool(), in.bool(), readCapacity(in))),
             new Codec<>(MoreText.class, (out, m) -> {
                 out.strings(m.sentences());
                 out.bool(m.last());
@@ -70,12 +71,7 @@ final class MessageCodecs {
                 out.integer(m.sampleRate());
             }, in -> new PromptRequest(in.floats(), in.integer())),
             new Codec<>(PromptFeatures.class, MessageCodecs::writePrompt, MessageCodecs::readPrompt),
-            new Codec<>(Capacity.class, (out, m) -> {
-                out.string(m.nodeId());
-                out.integer(m.free());
-                out.integer(m.total());
-                out.bool(m.draining());
-            }, in -> new Capacity(in.string(), in.integer(), in.integer(), in.bool())));
+            new Codec<>(Capacity.class, MessageCodecs::writeCapacity, MessageCodecs::readCapacity));
 
     private MessageCodecs() {
     }
@@ -97,6 +93,18 @@ final class MessageCodecs {
     static <T> MessageCodec<T, T> codec(Class<T> type) {
         return (MessageCodec<T, T>) CODECS.stream().filter(c -> c.type == type).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("no codec for " + type));
+    }
+
+    private static void writeCapacity(Writer out, Capacity capacity) {
+        out.string(capacity.nodeId());
+        out.integer(capacity.free());
+        out.integer(capacity.total());
+        out.bool(capacity.draining());
+        out.int64(capacity.version());
+    }
+
+    private static Capacity readCapacity(Reader in) {
+        return new Capacity(in.string(), in.integer(), in.integer(), in.bool(), in.int64());
     }
 
     private static void writeJob(Writer out, Job job) {

@@ -80,6 +80,7 @@ public final class SynthesisClient {
             return Future.failedFuture(e);
         }
         return deliver(job, target)
+                .andThen(answer -> backends.answered(target, answer.succeeded() ? answer.result().capacity() : null))
                 .map(accepted -> {
                     stream.accepted(accepted, consumer);
                     stream.onClose(backends.watch(target, () -> stream.fail(ErrorCode.SERVICE_UNAVAILABLE,

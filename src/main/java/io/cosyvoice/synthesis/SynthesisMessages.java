@@ -66,8 +66,10 @@ public final class SynthesisMessages {
      * @param free     jobs it would accept now (running and waiting slots left)
      * @param total    its running plus waiting slots
      * @param draining true when it is shutting down: it takes no new jobs, running ones finish
+     * @param version  how many times its free capacity changed: of two reports, the one with the higher version
+     *                 is the newer, however the event bus delivered them
      */
-    public record Capacity(String nodeId, int free, int total, boolean draining) {
+    public record Capacity(String nodeId, int free, int total, boolean draining, long version) {
     }
 
     /**
@@ -140,8 +142,9 @@ public final class SynthesisMessages {
      * @param speedApplied whether the audio already has the requested speed
      * @param promptKept   whether the backend keeps the job's prompt features in memory: later jobs of this voice
      *                     to it may withhold them ({@link Job#promptWithheld()})
+     * @param capacity     the backend's capacity with this job taken: newer than any report it sent before
      */
-    public record Accepted(String inputAddress, boolean speedApplied, boolean promptKept) {
+    public record Accepted(String inputAddress, boolean speedApplied, boolean promptKept, Capacity capacity) {
     }
 
     /** More sentences for an open job; {@code last} closes its text. */

@@ -59,10 +59,71 @@ class ClusterBackendsTest {
         metrics.close();
     }
 
-    /** A stand-in backend's capacity reports, every 100 ms until cancelled. */
+    /** A stand-in backend's capacity reports, every 100 ms until cancelled; each call is a new state. */
     private long reports(String node, int free, int total, boolean draining) {
-        return vertx.setPeriodic(1, 100, t -> vertx.eventBus()
-                .publish(SynthesisMessages.CAPACITY_ADDRESS, new Capacity(node, free, total, draining)));
+        Capacity capacity = new Capacity(node, free, total, draining, ++versions);
+        return vertx.setPeriodic(1, 100, t -> say(capacity));
+    }
+
+    private long versions;
+
+    private void say(Capacity capacity) {
+        vertx.eventBus().publish(SynthesisMessages.CAPACITY_ADDRESS, capacity);
+    }
+
+    private int free(String node) {
+        return directory.detail().getJsonArray("nodes").stream().map(JsonObject.class::cast)
+                .filter(n -> n.getString("node").equals(node)).findFirst().orElseThrow().getInteger("free_capacity");
+    }
+
+    @Test
+    void aReportSentBeforeABackendTookAJobNeverMakesItLookIdleAgain() throws Exception {
+        // a directory of its own, that never drops the stand-ins as silent: they report only when told to
+        try (Metrics own = Metrics.create(new MetricsConfig(true, false))) {
+            directory.stop().await();
+            directory = ClusterBackends.start(vertx, "frontend", node -> Optional.empty(), own.cluster(), 600_000).await();
+
+            say(new Capacity("b1", 2, 2, false, 1));
+            say(new Capacity("b2", 2, 2, false, 1));
+            allSaid();
+
+            Backends.Target first = directory.placeJob();
+            String busy = first.nodeId();
+            String idle = busy.equals("b1") ? "b2" : "b1";
+            assertEquals(1, free(busy), "the job counts against its backend at once");
+
+            // the backend's report from just before the job arrived comes in now, while the job is unanswered
+            say(new Capacity(busy, 2, 2, false, 1));
+            allSaid();
+            assertEquals(1, free(busy), "an unanswered job counts whatever the backend said before it");
+
+            // the backend answers, and then the old report arrives once more (the event bus does not order them)
+            directory.answered(first, new Capacity(busy, 1, 2, false, 2));
+            say(new Capacity(busy, 2, 2, false, 1));
+            allSaid();
+            assertEquals(1, free(busy), "an older report is older than the backend's answer");
+            Backends.Target second = directory.placeJob();
+            assertEquals(idle, second.nodeId(), "the next job goes to the backend with room");
+            assertEquals(1, free(idle));
+
+            // a job the backend did not take (refused, gone, no answer) no longer counts
+            directory.answered(second, null);
+            assertEquals(2, free(idle));
+            // the first job ends: the backend's newer report is taken as it is
+            say(new Capacity(busy, 2, 2, false, 3));
+            allSaid();
+            assertEquals(2, free(busy));
+        }
+    }
+
+    private int markers;
+
+    /** Waits until the directory read every report said so far: a backend without room, said last, is known. */
+    private void allSaid() throws InterruptedException {
+        String marker = "marker-" + ++markers;
+        say(new Capacity(marker, 0, 0, false, 1));
+        await("the reports said so far read", () -> directory.detail().getJsonArray("nodes").stream()
+                .anyMatch(n -> ((JsonObject) n).getString("node").equals(marker)));
     }
 
     @Test

@@ -88,12 +88,12 @@ class PromptWithholdingTest {
                 if (!job.promptWithheld() && keeps) {
                     kept.add(job.voiceId());
                 }
-                message.reply(new Accepted("stand-in.input." + job.jobId(), true, keeps));
+                message.reply(new Accepted("stand-in.input." + job.jobId(), true, keeps, new Capacity(nodeId, 8, 8, false, 0)));
                 vertx.eventBus().send(job.outputAddress(), new Chunk(0, 0, AUDIO, 0.01));
                 vertx.eventBus().send(job.outputAddress(), new End(1));
             }).completion().await();
             timers.add(vertx.setPeriodic(1, 100, t -> vertx.eventBus()
-                    .publish(SynthesisMessages.CAPACITY_ADDRESS, new Capacity(nodeId, 8, 8, false))));
+                    .publish(SynthesisMessages.CAPACITY_ADDRESS, new Capacity(nodeId, 8, 8, false, 0))));
         }
 
         Job last() {

@@ -12,6 +12,7 @@ import io.cosyvoice.config.MetricsConfig;
 import io.cosyvoice.synthesis.Backends;
 import io.cosyvoice.synthesis.SynthesisMessages;
 import io.cosyvoice.synthesis.SynthesisMessages.Accepted;
+import io.cosyvoice.synthesis.SynthesisMessages.Capacity;
 import io.cosyvoice.synthesis.SynthesisMessages.Credit;
 import io.cosyvoice.synthesis.SynthesisMessages.End;
 import io.cosyvoice.synthesis.SynthesisMessages.Job;
@@ -72,14 +73,20 @@ class EngineBackendClusteringTest {
         try {
             EngineBackendVerticle backend = new EngineBackendVerticle(engine, 2, 2, metrics.engine(), true, Duration.ZERO, NODE, Duration.ZERO, 0);
             vertx.deployVerticle(backend).await(30, TimeUnit.SECONDS);
-            assertEquals(4, backend.freeCapacity());
+            Capacity idle = backend.capacity();
+            assertEquals(new Capacity(NODE, 4, 4, false, idle.version()), idle);
             LinkedBlockingQueue<Output> outputs = outputs(vertx, "out.gone");
-            accept(vertx, job("out.gone", "frontend-gone", 0));
-            accept(vertx, job("out.stays", "frontend-stays", 0));
-            waitUntil(() -> backend.freeCapacity() == 2);
+            Capacity first = accept(vertx, job("out.gone", "frontend-gone", 0)).capacity();
+            Capacity second = accept(vertx, job("out.stays", "frontend-stays", 0)).capacity();
+            // each answer says the room left with its job taken, newer than anything said before
+            assertEquals(3, first.free());
+            assertEquals(2, second.free());
+            assertTrue(idle.version() < first.version() && first.version() < second.version());
+            assertEquals(second, backend.capacity());
 
             backend.cancelJobsFrom("frontend-gone");
             waitUntil(() -> backend.freeCapacity() == 3);
+            assertTrue(backend.capacity().version() > second.version(), "a freed slot is news too");
             assertEquals(null, outputs.poll(300, TimeUnit.MILLISECONDS), "nothing is sent to a frontend that is gone");
         } finally {
             vertx.close().await(30, TimeUnit.SECONDS);

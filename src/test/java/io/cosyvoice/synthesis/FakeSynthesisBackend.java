@@ -2,6 +2,7 @@ package io.cosyvoice.synthesis;
 
 import io.cosyvoice.error.ErrorCode;
 import io.cosyvoice.synthesis.SynthesisMessages.Accepted;
+import io.cosyvoice.synthesis.SynthesisMessages.Capacity;
 import io.cosyvoice.synthesis.SynthesisMessages.Cancel;
 import io.cosyvoice.synthesis.SynthesisMessages.Chunk;
 import io.cosyvoice.synthesis.SynthesisMessages.Credit;
@@ -73,7 +74,7 @@ public final class FakeSynthesisBackend extends VerticleBase {
         Future<Void> jobs = vertx.eventBus().<Job>consumer(SynthesisMessages.JOBS_ADDRESS, message -> {
             Job job = message.body();
             FakeJob fake = new FakeJob(job);
-            message.reply(new Accepted(fake.input.address(), false, false));
+            message.reply(new Accepted(fake.input.address(), false, false, new Capacity("", 1, 1, false, 0)));
             started.incrementAndGet();
             fake.addText(job.sentences(), job.textComplete());
         }).completion();

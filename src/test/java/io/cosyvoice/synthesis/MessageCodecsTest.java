@@ -93,9 +93,9 @@ class MessageCodecsTest {
         assertArrayEquals(new float[]{0.25f, 0.5f}, request.samples());
         assertEquals(44100, request.sampleRate());
 
-        for (Object record : List.of(new Accepted("in.1", true, false), new Accepted("in.2", false, true), new MoreText(List.of("a", "b"), true), new Credit(3),
+        for (Object record : List.of(new Accepted("in.1", true, false, new Capacity("node-1", 4, 48, false, 7)), new Accepted("in.2", false, true, new Capacity("node-2", 0, 8, true, 1L << 40)), new MoreText(List.of("a", "b"), true), new Credit(3),
                 new Cancel("client gone"), new End(12), new Failure(ErrorCode.SERVICE_UNAVAILABLE, "backend stopped"),
-                new EngineQuery(), new EngineInfo("v1", "tiny twin", true), new Capacity("node-1", 5, 48, false))) {
+                new EngineQuery(), new EngineInfo("v1", "tiny twin", true), new Capacity("node-1", 5, 48, false, 12))) {
             assertEquals(record, wire(record));
         }
     }
