@@ -33,10 +33,11 @@ import java.util.function.Function;
  * The frontend's view of the cluster's backends, from the capacity they publish: each job goes to
  * the backend with the most free capacity (not round robin), counted against it until the backend
  * answers with its capacity after taking it. Reports are ordered by their version, not by arrival:
- * one sent just before a job arrived never makes its backend look idle again. A backend that leaves the cluster, or stops reporting for {@link #REPORT_TIMEOUT_MS}, is
- * dropped at once and the streams it was running fail with a clear error. It asks each backend once
- * which model it runs, and reports what it knows to readiness and to the metrics. It remembers which
- * voices' prompt features each backend keeps (forgotten with the backend), so jobs may leave them out.
+ * one sent just before a job arrived never makes its backend look idle again. A backend that leaves
+ * the cluster, or stops reporting for {@link #REPORT_TIMEOUT_MS}, is dropped at once and the streams
+ * it was running fail with a clear error. It asks each backend once which model it runs, and reports
+ * what it knows to readiness and to the metrics. It remembers which voices' prompt features each
+ * backend keeps (forgotten with the backend), so jobs may leave them out.
  */
 public final class ClusterBackends implements Backends {
 
