@@ -42,7 +42,8 @@ class SpeechSocketTest {
     @BeforeAll
     static void start() {
         Map<String, String> env = new HashMap<>(TestServer.defaults());
-        env.put("COSYVOICE_WEBSOCKET_IDLE_TIMEOUT", "1500ms");
+        // short, for idleConnectionsClose; long enough that a loaded machine never closes a connection in use
+        env.put("COSYVOICE_WEBSOCKET_IDLE_TIMEOUT", "3s");
         server = TestServer.start(env);
         voice = SpeechTestSupport.uploadVoice(server);
         vertx = Vertx.vertx();
