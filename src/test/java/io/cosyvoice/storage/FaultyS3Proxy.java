@@ -65,6 +65,12 @@ public final class FaultyS3Proxy implements AutoCloseable {
     private final SocketAddress upstreamAddress;
     private final HttpClient client;
     private final Set<HttpConnection> connections = ConcurrentHashMap.newKeySet();
+    /**
+     * Connections broken by {@link Mode#DOWN}. Closing one is not instant: a request it already carried may
+     * still reach {@link #handle} after the client saw the close and the test switched back to PASS, and
+     * must not be forwarded then (a "failed" delete would happen after all).
+     */
+    private final Set<HttpConnection> broken = ConcurrentHashMap.newKeySet();
     private final Map<Mode, AtomicInteger> faults = new ConcurrentHashMap<>();
     private volatile Mode mode = Mode.PASS;
     private volatile HttpServer server;
@@ -121,7 +127,7 @@ public final class FaultyS3Proxy implements AutoCloseable {
         this.mode = mode;
         if (mode == Mode.DOWN) {
             for (HttpConnection connection : connections) {
-                connection.close();
+                breakConnection(connection);
             }
         }
         return this;
@@ -167,20 +173,26 @@ public final class FaultyS3Proxy implements AutoCloseable {
     // ---------------------------------------------------------------------------------------
 
     private void connected(HttpConnection connection) {
+        // a broken connection stays in {@link #broken}: a test makes a few, and its last request may come after its close
+        connection.closeHandler(v -> connections.remove(connection));
         if (mode == Mode.DOWN) {
             faults.get(Mode.DOWN).incrementAndGet();
-            connection.close();
+            breakConnection(connection);
             return;
         }
         connections.add(connection);
-        connection.closeHandler(v -> connections.remove(connection));
+    }
+
+    private void breakConnection(HttpConnection connection) {
+        broken.add(connection);
+        connection.close();
     }
 
     private void handle(HttpServerRequest request) {
         Mode current = mode;
         HttpMethod method = request.method();
         boolean write = method == HttpMethod.PUT || method == HttpMethod.POST;
-        if (current == Mode.DOWN) {
+        if (current == Mode.DOWN || broken.contains(request.connection())) {
             faults.get(Mode.DOWN).incrementAndGet();
             request.connection().close();
         } else if (current == Mode.REFUSE_WRITES && write) {
