@@ -47,7 +47,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link ErrorCode#DEADLINE_EXCEEDED} and its LLM sequence is cancelled (its batch slot freed at the next step).
  *
  * <p>In a cluster it listens on addresses of its own node ({@link Backends.Target}), reports its free
- * capacity ({@link #freeCapacity()}) for placement, cancels the jobs of a frontend that left
+ * capacity ({@link #capacity()}) for placement, cancels the jobs of a frontend that left
  * ({@link #cancelJobsFrom}) and drains on stop: no new jobs, running ones finish within the drain
  * timeout, and those still running then fail with a clear error.
  *
@@ -145,11 +145,6 @@ public final class EngineBackendVerticle extends VerticleBase {
                 bus.<PromptRequest>consumer(self.promptAddress(), this::prompt).completion());
     }
 
-    /** Jobs this backend would accept now. */
-    public int freeCapacity() {
-        return capacity().free();
-    }
-
     /** What this backend would accept now, for placement. */
     public synchronized Capacity capacity() {
         return new Capacity(self.nodeId(), draining ? 0 : Math.max(0, workers + queueSize - admitted), workers + queueSize,
@@ -169,11 +164,6 @@ public final class EngineBackendVerticle extends VerticleBase {
     private synchronized void released() {
         admitted--;
         capacityVersion++;
-    }
-
-    /** Running plus waiting slots. */
-    public int totalCapacity() {
-        return workers + queueSize;
     }
 
     /** True once stopping began: no new jobs. */

@@ -85,7 +85,7 @@ class EngineBackendClusteringTest {
             assertEquals(second, backend.capacity());
 
             backend.cancelJobsFrom("frontend-gone");
-            waitUntil(() -> backend.freeCapacity() == 3);
+            waitUntil(() -> backend.capacity().free() == 3);
             assertTrue(backend.capacity().version() > second.version(), "a freed slot is news too");
             assertEquals(null, outputs.poll(300, TimeUnit.MILLISECONDS), "nothing is sent to a frontend that is gone");
         } finally {
@@ -105,7 +105,7 @@ class EngineBackendClusteringTest {
 
             var stopped = vertx.undeploy(deployment);
             waitUntil(backend::draining);
-            assertEquals(0, backend.freeCapacity(), "a draining backend reports no room");
+            assertEquals(0, backend.capacity().free(), "a draining backend reports no room");
             ExecutionException refused = assertThrows(ExecutionException.class, () -> vertx.eventBus()
                     .request(new Backends.Target(NODE).jobsAddress(), job("out.late", "frontend", 4))
                     .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS));
